@@ -1,0 +1,152 @@
+import { posix } from 'node:path';
+import { WasmboxError } from '../errors.js';
+import type { Instruction, InstructionOf } from '../dockerfile/instructions.js';
+import { type DirNode, type Meta, type Node, Tree, cloneNode, describe, dir } from '../fs/tree.js';
+import { IgnoreMatcher, parseDockerignore } from './dockerignore.js';
+import { globTree, hasWildcards } from './glob.js';
+import { type StepContext, expandIn, stepError } from './config.js';
+import { type StageState, scope } from './stage.js';
+import { type Owner, resolveOwner } from './users.js';
+import { asTar, extractArchive } from './archive.js';
+
+type CopyInstruction = InstructionOf<'COPY' | 'ADD'>;
+
+/** Where COPY/ADD read from: the build context, an earlier stage, or an image (all as trees). */
+export interface CopySource {
+  tree: Tree;
+  /** For messages: "the build context", "stage builder", "image alpine". */
+  name: string;
+  isContext: boolean;
+}
+
+interface CopyOptions {
+  owner?: Owner;
+  mode?: number;
+  exclude?: IgnoreMatcher;
+  unpack: boolean;
+}
+
+/** Run COPY or ADD: resolve sources (wildcards, heredocs), then place each at the destination with BuildKit's rules. */
+export async function applyCopy(state: StageState, ins: CopyInstruction, source: CopySource, ctx: StepContext): Promise<void> {
+  const vars = scope(state);
+  const ex = (w: string) => expandIn(state, w, ins, ctx, vars);
+  const opts = copyOptions(state, ins, ctx, ex);
+  const workdir = state.config.config.WorkingDir || '/';
+  const rawDest = ex(ins.dest);
+  const dest = posix.resolve(workdir, rawDest);
+  const destIsDir = rawDest.endsWith('/') || rawDest === '.' || rawDest.endsWith('/.');
+  const items = collectSources(ins, source, ctx, ex);
+  if (items.length > 1 && !destIsDir && state.tree.get(dest)?.kind !== 'dir') {
+    throw stepError(ctx, ins, 'COPY_DEST', `when copying more than one source, the destination must be a directory and end with a /`, rawDest, `write ${rawDest}/`);
+  }
+  try {
+    for (const item of items) await place(state.tree, item, dest, destIsDir, opts, ctx);
+  } catch (err) {
+    if (err instanceof WasmboxError) throw err.at({ file: ctx.file, line: ins.line }, ins.keyword);
+    throw err;
+  }
+}
+
+interface Item {
+  name: string;
+  node: Node;
+}
+
+function copyOptions(state: StageState, ins: CopyInstruction, ctx: StepContext, ex: (w: string) => string): CopyOptions {
+  const f = ins.flags;
+  let owner: Owner | undefined;
+  if (typeof f.chown === 'string') {
+    try {
+      owner = resolveOwner(state.tree, ex(f.chown));
+    } catch (err) {
+      throw err instanceof WasmboxError ? err.at({ file: ctx.file, line: ins.line }, `${ins.keyword} --chown`) : err;
+    }
+  }
+  let mode: number | undefined;
+  if (typeof f.chmod === 'string') {
+    const chmod = ex(f.chmod);
+    if (!/^[0-7]{3,4}$/.test(chmod)) throw stepError(ctx, ins, 'CHMOD_INVALID', `--chmod must be an octal mode`, chmod, 'write --chmod=644 or --chmod=0755');
+    mode = parseInt(chmod, 8);
+  }
+  if (f.parents === true) throw stepError(ctx, ins, 'UNSUPPORTED', '--parents is not supported yet', '--parents', 'copy each directory with its own COPY');
+  if (typeof f.checksum === 'string') throw stepError(ctx, ins, 'UNSUPPORTED', '--checksum only applies to ADD from a URL, which needs the network', f.checksum);
+  const excludes = Array.isArray(f.exclude) ? f.exclude.map(ex) : [];
+  const exclude = excludes.length ? new IgnoreMatcher(parseDockerignore(excludes.join('\n'), `${ins.keyword} --exclude`)) : undefined;
+  return { owner, mode, exclude, unpack: ins.keyword === 'ADD' && f.unpack !== false };
+}
+
+function collectSources(ins: CopyInstruction, source: CopySource, ctx: StepContext, ex: (w: string) => string): Item[] {
+  const items: Item[] = [];
+  for (const word of ins.sources) {
+    const doc = ins.heredocs.find((h) => word === `<<${h.name}` || word === `<<-${h.name}` || /^<<-?["']/.test(word) && word.includes(h.name));
+    if (doc) {
+      const text = doc.expand ? ex(doc.content) : doc.content;
+      items.push({ name: doc.name, node: { kind: 'file', data: new TextEncoder().encode(text), mode: 0o644, uid: 0, gid: 0, mtime: ctx.epoch } });
+      continue;
+    }
+    const src = ex(word);
+    if (/^(https?:\/\/|git@)/.test(src)) {
+      throw stepError(ctx, ins, 'UNSUPPORTED', `${ins.keyword} from a URL needs the network, which builds do not have`, src, 'download the file into the build context and copy it from there');
+    }
+    const paths = globTree(source.tree, src);
+    if (paths.length === 0) {
+      const hint = source.isContext ? 'check the path is inside the build context and not excluded by .dockerignore' : `check the path exists in ${source.name}`;
+      throw stepError(ctx, ins, 'COPY_SOURCE', hasWildcards(src) ? `no files in ${source.name} match ${src}` : `${src} not found in ${source.name}`, src, hint);
+    }
+    for (const path of paths) items.push({ name: posix.basename(path) || '/', node: source.tree.get(path)! });
+  }
+  return items;
+}
+
+async function place(tree: Tree, item: Item, dest: string, destIsDir: boolean, opts: CopyOptions, ctx: StepContext): Promise<void> {
+  const created = createdMeta(opts, ctx);
+  const tar = item.node.kind === 'file' && opts.unpack ? await asTar(item.node.data, item.name) : undefined;
+  if (tar) {
+    await extractArchive(tar, tree.mkdirp(dest, created), item.name);
+    return;
+  }
+  if (item.node.kind === 'dir') {
+    const target = tree.mkdirp(dest, created);
+    mergeChildren(target, item.node, opts, '');
+    return;
+  }
+  const existing = tree.get(dest);
+  const path = destIsDir || existing?.kind === 'dir' ? posix.join(dest, item.name) : dest;
+  tree.mkdirp(posix.dirname(path), created);
+  const current = tree.get(path, false);
+  if (current?.kind === 'dir') throw new WasmboxError('COPY_DEST', `cannot copy a ${describe(item.node)} over the directory ${path}`, { value: path });
+  tree.put(path, adjust(cloneNode(item.node), opts));
+}
+
+/** Copy a directory's children into another, merging directories and replacing everything else. */
+function mergeChildren(target: DirNode, from: DirNode, opts: CopyOptions, rel: string): void {
+  for (const [name, child] of from.children) {
+    const childRel = rel ? `${rel}/${name}` : name;
+    if (opts.exclude?.excludes(childRel)) continue;
+    const existing = target.children.get(name);
+    if (child.kind === 'dir') {
+      // An existing directory keeps its metadata; a new one takes the source's.
+      let into = existing;
+      if (into?.kind !== 'dir') {
+        into = adjust(dir(child), opts);
+        target.children.set(name, into);
+      }
+      mergeChildren(into, child, opts, childRel);
+    } else {
+      target.children.set(name, adjust(cloneNode(child), opts));
+    }
+  }
+}
+
+function adjust<T extends Node>(node: T, opts: CopyOptions): T {
+  // COPY makes everything root-owned unless --chown says otherwise.
+  node.uid = opts.owner?.uid ?? 0;
+  node.gid = opts.owner?.gid ?? 0;
+  if (opts.mode !== undefined && node.kind !== 'symlink') node.mode = opts.mode;
+  if (node.kind === 'dir') for (const child of node.children.values()) adjust(child, opts);
+  return node;
+}
+
+function createdMeta(opts: CopyOptions, ctx: StepContext): Meta {
+  return { mode: 0o755, uid: opts.owner?.uid ?? 0, gid: opts.owner?.gid ?? 0, mtime: ctx.epoch };
+}

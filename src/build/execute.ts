@@ -1,0 +1,216 @@
+import { posix } from 'node:path';
+import { WasmboxError } from '../errors.js';
+import { type Instruction, type InstructionOf, toInstruction } from '../dockerfile/instructions.js';
+import { parseDockerfile } from '../dockerfile/parse.js';
+import { expandWord } from '../dockerfile/expand.js';
+import { type Plan, type Stage, plan, stageRef } from '../dockerfile/plan.js';
+import { Tree, cloneNode, type DirNode } from '../fs/tree.js';
+import type { ImageConfig } from '../image/config.js';
+import { type Platform, formatPlatform } from '../image/platform.js';
+import { loadContext } from './context.js';
+import {
+  type StepContext, applyArg, applyCommand, applyEnv, applyExpose, applyHealthcheck, applyLabel, applyStopSignal,
+  applyUser, applyVolume, expandIn, stepError,
+} from './config.js';
+import { type CopySource, applyCopy } from './copy.js';
+import { type ImageLoader } from './images.js';
+import { type StageState, newStage } from './stage.js';
+import { resolveOwner } from './users.js';
+
+/** Everything a build needs, already read from the command line. */
+export interface BuildOptions {
+  contextDir: string;
+  dockerfileText: string;
+  /** How messages name the Dockerfile (`Dockerfile`, `-`). */
+  dockerfileName: string;
+  /** Absolute path of the Dockerfile on disk, for `<Dockerfile>.dockerignore`. */
+  dockerfilePath?: string;
+  buildArgs: Map<string, string>;
+  target?: string;
+  platform: Platform;
+  images: ImageLoader;
+  /** SOURCE_DATE_EPOCH: fixes `created` and the mtime of what the build creates. */
+  sourceDateEpoch?: number;
+  onStep?: (step: StepEvent) => void;
+  log?: (message: string) => void;
+}
+
+/** Progress as plain values: which stage and step is starting. */
+export interface StepEvent {
+  stage: number;
+  stageCount: number;
+  step: number;
+  stepCount: number;
+  text: string;
+}
+
+/** The final stage's filesystem and config. */
+export interface BuildResult {
+  tree: Tree;
+  config: ImageConfig;
+}
+
+/** Evaluate a Dockerfile the way BuildKit does: parse, plan, then run each needed stage in order. */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const file = opts.dockerfileName;
+  const parsed = parseDockerfile(opts.dockerfileText, file);
+  const instructions = parsed.instructions.map((raw) => toInstruction(raw, file, parsed.escape));
+  const thePlan = plan(instructions, file, opts.buildArgs, opts.target, platformArgs(opts.platform));
+  warnUnusedArgs(instructions, opts);
+  const created = opts.sourceDateEpoch === undefined ? new Date() : new Date(opts.sourceDateEpoch * 1000);
+  const ctx: StepContext = { file, buildArgs: opts.buildArgs, metaArgs: thePlan.metaArgs, epoch: opts.sourceDateEpoch ?? 0 };
+  const runner = new StageRunner(opts, thePlan, ctx, created.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  const results = new Map<number, StageState>();
+  for (const index of thePlan.needed) results.set(index, await runner.run(thePlan.stages[index], results));
+  const final = results.get(thePlan.target)!;
+  return { tree: final.tree, config: finalConfig(final, created) };
+}
+
+/** The automatic platform ARGs BuildKit defines in the global scope. */
+function platformArgs(p: Platform): Map<string, string> {
+  const text = formatPlatform(p);
+  const args = new Map<string, string>();
+  for (const prefix of ['TARGET', 'BUILD']) {
+    args.set(`${prefix}PLATFORM`, text);
+    args.set(`${prefix}OS`, p.os);
+    args.set(`${prefix}ARCH`, p.architecture);
+    args.set(`${prefix}VARIANT`, p.variant ?? '');
+  }
+  return args;
+}
+
+function warnUnusedArgs(instructions: Instruction[], opts: BuildOptions): void {
+  const declared = new Set(instructions.flatMap((i) => (i.keyword === 'ARG' ? i.pairs.map((p) => p.name) : [])));
+  const unused = [...opts.buildArgs.keys()].filter((k) => !declared.has(k));
+  if (unused.length) opts.log?.(`warning: build-arg ${unused.join(', ')} not consumed by any ARG`);
+}
+
+class StageRunner {
+  private context?: Promise<Tree>;
+
+  constructor(
+    private readonly opts: BuildOptions,
+    private readonly plan: Plan,
+    private readonly ctx: StepContext,
+    private readonly created: string,
+  ) {}
+
+  async run(stage: Stage, done: Map<number, StageState>): Promise<StageState> {
+    const state = await this.base(stage, done);
+    const triggers = this.onbuildTriggers(state, stage);
+    const steps = [...triggers, ...stage.instructions];
+    for (const [i, ins] of steps.entries()) {
+      this.opts.onStep?.({ stage: stage.index, stageCount: this.plan.stages.length, step: i + 1, stepCount: steps.length, text: ins.text });
+      await this.step(state, ins, stage, done);
+      state.history.push(this.historyEntry(ins));
+    }
+    return state;
+  }
+
+  private async base(stage: Stage, done: Map<number, StageState>): Promise<StageState> {
+    if (stage.baseStage !== undefined) {
+      const parent = done.get(stage.baseStage)!;
+      return newStage(new Tree(cloneNode(parent.tree.root) as DirNode), parent.config);
+    }
+    const flag = stage.from.flags.platform;
+    const platform = typeof flag === 'string' ? expandWord(flag, this.plan.metaArgs) : undefined;
+    const image = await this.opts.images.load(stage.base, { file: this.ctx.file, line: stage.from.line }, platform);
+    return newStage(new Tree(cloneNode(image.tree.root) as DirNode), image.config);
+  }
+
+  /** ONBUILD triggers recorded in the base image run first, then are cleared, as docker does. */
+  private onbuildTriggers(state: StageState, stage: Stage): Instruction[] {
+    const triggers = state.config.config.OnBuild ?? [];
+    state.config.config.OnBuild = null;
+    return triggers.map((text) => {
+      const [keyword, ...rest] = text.trim().split(/\s+/);
+      const raw = { keyword: keyword.toUpperCase(), args: rest.join(' '), heredocs: [], line: stage.from.line, endLine: stage.from.line };
+      return toInstruction(raw, `${this.ctx.file} (ONBUILD of ${stage.base})`, '\\');
+    });
+  }
+
+  private async step(state: StageState, ins: Instruction, stage: Stage, done: Map<number, StageState>): Promise<void> {
+    const ctx = this.ctx;
+    switch (ins.keyword) {
+      case 'ARG': return applyArg(state, ins, ctx);
+      case 'ENV': return applyEnv(state, ins, ctx);
+      case 'LABEL': return applyLabel(state, ins, ctx);
+      case 'CMD': case 'ENTRYPOINT': return applyCommand(state, ins);
+      case 'SHELL': state.config.config.Shell = ins.argv; return;
+      case 'USER': return applyUser(state, ins, ctx);
+      case 'EXPOSE': return applyExpose(state, ins, ctx);
+      case 'VOLUME': return applyVolume(state, ins, ctx);
+      case 'STOPSIGNAL': return applyStopSignal(state, ins, ctx);
+      case 'HEALTHCHECK': return applyHealthcheck(state, ins, ctx);
+      case 'MAINTAINER': state.config.author = expandIn(state, ins.value, ins, ctx); return;
+      case 'ONBUILD': state.config.config.OnBuild = [...(state.config.config.OnBuild ?? []), ins.trigger]; return;
+      case 'WORKDIR': return this.workdir(state, ins);
+      case 'COPY': case 'ADD': return applyCopy(state, ins, await this.copySource(state, ins, stage, done), ctx);
+      case 'RUN':
+        throw stepError(ctx, ins, 'RUN_UNSUPPORTED', 'RUN cannot execute yet: running commands at build time arrives with the sandbox runtime', ins.text,
+          'produce the files outside the build and COPY them in, or build a --target stage that has no RUN');
+      case 'FROM':
+        throw stepError(ctx, ins, 'PARSE', 'FROM inside a stage', ins.text);
+    }
+  }
+
+  private workdir(state: StageState, ins: InstructionOf<'WORKDIR'>): void {
+    const path = posix.resolve(state.config.config.WorkingDir || '/', expandIn(state, ins.value, ins, this.ctx));
+    state.config.config.WorkingDir = path;
+    let owner = { uid: 0, gid: 0 };
+    try {
+      if (state.config.config.User) owner = resolveOwner(state.tree, state.config.config.User);
+    } catch {
+      // An unknown USER name keeps the directory root-owned; the user only matters when something runs.
+    }
+    try {
+      state.tree.mkdirp(path, { mode: 0o755, ...owner, mtime: this.ctx.epoch });
+    } catch (err) {
+      throw err instanceof WasmboxError ? err.at({ file: this.ctx.file, line: ins.line }, 'WORKDIR') : err;
+    }
+  }
+
+  private async copySource(state: StageState, ins: InstructionOf<'COPY' | 'ADD'>, stage: Stage, done: Map<number, StageState>): Promise<CopySource> {
+    if (typeof ins.flags.from !== 'string') {
+      this.context ??= loadContext(this.opts.contextDir, { dockerfilePath: this.opts.dockerfilePath });
+      return { tree: await this.context, name: 'the build context', isContext: true };
+    }
+    const ref = expandIn(state, ins.flags.from, ins, { ...this.ctx, buildArgs: this.plan.metaArgs });
+    const byName = new Map(this.plan.stages.filter((s) => s.name).map((s) => [s.name!, s.index]));
+    const index = stageRef(ref, byName);
+    if (index !== undefined) {
+      const from = done.get(index);
+      if (!from) throw stepError(this.ctx, ins, 'STAGE_CYCLE', `stage ${ref} is not built before stage ${stage.index}`, `--from=${ref}`);
+      return { tree: from.tree, name: `stage ${ref}`, isContext: false };
+    }
+    const image = await this.opts.images.load(ref, { file: this.ctx.file, line: ins.line });
+    return { tree: image.tree, name: `image ${ref}`, isContext: false };
+  }
+
+  private historyEntry(ins: Instruction) {
+    const layer = ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'RUN' || ins.keyword === 'WORKDIR';
+    const createdBy = layer ? `${ins.text} # buildkit` : ins.text;
+    return { created: this.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) };
+  }
+}
+
+/** The box's config: fixed key order, so identical builds serialise identically. */
+function finalConfig(state: StageState, created: Date): ImageConfig {
+  const c = state.config;
+  const cc = c.config;
+  const config = {
+    User: cc.User, ExposedPorts: cc.ExposedPorts, Env: cc.Env, Entrypoint: cc.Entrypoint ?? undefined, Cmd: cc.Cmd ?? undefined,
+    Volumes: cc.Volumes, WorkingDir: cc.WorkingDir, Labels: cc.Labels, StopSignal: cc.StopSignal, Healthcheck: cc.Healthcheck,
+    Shell: cc.Shell, OnBuild: cc.OnBuild?.length ? cc.OnBuild : undefined,
+  };
+  return JSON.parse(JSON.stringify({
+    created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    author: c.author,
+    architecture: c.architecture,
+    os: c.os,
+    variant: c.variant,
+    config,
+    rootfs: { type: 'layers', diff_ids: [] as string[] },
+    history: state.history,
+  }));
+}

@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { WasmboxError } from '../errors.js';
+import { build } from '../build/execute.js';
+import { imageLoader } from '../build/images.js';
+import { DEFAULT_PLATFORM, parsePlatform } from '../image/platform.js';
+import { treeDiffId } from '../box/canonical-tar.js';
+import { writeBox } from '../box/pack.js';
+import { withProgress } from './progress.js';
+
+/** The `wasmbox build` flags, as typed on the command line. */
+export interface BuildFlags {
+  context: string;
+  file?: string;
+  buildArgs: string[];
+  target?: string;
+  platform?: string;
+  buildContexts: string[];
+  quiet: boolean;
+  output: string;
+}
+
+/** `wasmbox build`: read the Dockerfile, evaluate it, and write the box atomically. */
+export async function runBuild(flags: BuildFlags): Promise<void> {
+  const contextDir = resolve(flags.context);
+  const dockerfile = await readDockerfile(flags.file, contextDir);
+  const platform = flags.platform === undefined ? DEFAULT_PLATFORM : parsePlatform(flags.platform);
+  const outDir = resolve(flags.output);
+  const sourceDateEpoch = readEpoch();
+  const manifest = await withProgress(`Building ${dockerfile.name}`, flags.quiet, async (report) => {
+    const images = imageLoader({ baseDir: process.cwd(), platform, contexts: parseContexts(flags.buildContexts), log: report.log });
+    const result = await build({
+      contextDir,
+      dockerfileText: dockerfile.text,
+      dockerfileName: dockerfile.name,
+      dockerfilePath: dockerfile.path,
+      buildArgs: parseBuildArgs(flags.buildArgs),
+      target: flags.target,
+      platform,
+      images,
+      sourceDateEpoch,
+      onStep: (s) => report.step(`[stage ${s.stage + 1}/${s.stageCount}] ${s.step}/${s.stepCount} ${s.text}`),
+      log: (m) => process.stderr.write(`${m}\n`),
+    });
+    report.step('writing the box');
+    result.config.rootfs.diff_ids = [await treeDiffId(result.tree)];
+    return writeBox(outDir, result.tree, result.config);
+  });
+  if (flags.quiet) {
+    process.stdout.write(`${outDir}\n`);
+    return;
+  }
+  const mb = (manifest.rootfs.fileBytes / 1e6).toFixed(1);
+  process.stdout.write(`box written to ${flags.output}: ${manifest.rootfs.entries} paths, ${mb} MB of files, config ${manifest.config.digest}\n`);
+}
+
+async function readDockerfile(file: string | undefined, contextDir: string): Promise<{ text: string; name: string; path?: string }> {
+  if (file === '-') return { text: await text(process.stdin), name: '<stdin>' };
+  const path = file === undefined ? resolve(contextDir, 'Dockerfile') : resolve(file);
+  try {
+    return { text: await readFile(path, 'utf8'), name: file ?? 'Dockerfile', path };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new WasmboxError('DOCKERFILE_NOT_FOUND', code === 'ENOENT' ? `cannot find the Dockerfile ${path}` : `cannot read the Dockerfile ${path} (${code})`, {
+      instruction: '-f',
+      value: file ?? path,
+      hint: file === undefined ? 'put a Dockerfile in the context directory or name one with -f' : 'check the path given to -f (relative to the current directory)',
+    });
+  }
+}
+
+/** `--build-arg K=V`; a bare `K` takes its value from the environment and is skipped when unset, as docker does. */
+export function parseBuildArgs(items: string[]): Map<string, string> {
+  const args = new Map<string, string>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new WasmboxError('USAGE', `invalid build-arg name "${name}"`, { instruction: '--build-arg', value: item, hint: 'write --build-arg NAME=value' });
+    }
+    const value = eq < 0 ? process.env[name] : item.slice(eq + 1);
+    if (value !== undefined) args.set(name, value);
+  }
+  return args;
+}
+
+function parseContexts(items: string[]): Map<string, string> {
+  const contexts = new Map<string, string>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) {
+      throw new WasmboxError('USAGE', 'a build context must be NAME=REF', { instruction: '--build-context', value: item, hint: 'write --build-context base=oci-layout://./layout:tag' });
+    }
+    contexts.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return contexts;
+}
+
+function readEpoch(): number | undefined {
+  const raw = process.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) {
+    throw new WasmboxError('USAGE', 'SOURCE_DATE_EPOCH must be a whole number of seconds', { instruction: 'SOURCE_DATE_EPOCH', value: raw, hint: 'e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)' });
+  }
+  return Number(raw);
+}

@@ -1,0 +1,41 @@
+import type { ListrTask } from 'listr2';
+
+/** What long work reports while it runs: the step it is on, and notes worth keeping. */
+export interface Reporter {
+  step(text: string): void;
+  log(text: string): void;
+}
+
+/**
+ * Run `work` under a listr2 task: a live spinner with the current step on a terminal, one line per step
+ * otherwise, nothing at all when quiet. The only file that imports listr2, so its churn stays here.
+ */
+export async function withProgress<T>(title: string, quiet: boolean, work: (report: Reporter) => Promise<T>): Promise<T> {
+  if (quiet) return work({ step() {}, log() {} });
+  const { Listr } = await import('listr2');
+  let result: T | undefined;
+  const task: ListrTask = {
+    title,
+    task: async (_ctx, t) => {
+      result = await work({
+        step: (text) => {
+          t.output = text;
+        },
+        log: (text) => {
+          t.output = text;
+        },
+      });
+    },
+    rendererOptions: { persistentOutput: false, outputBar: 1 },
+  };
+  const tty = Boolean(process.stderr.isTTY);
+  const list = new Listr([task], {
+    renderer: tty ? 'default' : 'simple',
+    fallbackRenderer: 'simple',
+    rendererOptions: { collapseErrors: true, showErrorMessage: false },
+    exitOnError: true,
+    registerSignalListeners: false,
+  } as never);
+  await list.run();
+  return result as T;
+}
