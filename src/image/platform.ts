@@ -1,0 +1,90 @@
+import { fail } from '../errors.js';
+
+/** A target platform as the OCI config and index descriptors spell it. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** The platform builds target when `--platform` is not given. */
+export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
+
+/** Architecture aliases, to the name and implied variant containerd normalises them to. */
+const ARCH_ALIASES: Record<string, [string, string?]> = {
+  i386: ['386'],
+  x86_64: ['amd64'],
+  'x86-64': ['amd64'],
+  aarch64: ['arm64'],
+  armhf: ['arm', 'v7'],
+  armel: ['arm', 'v6'],
+};
+
+/** The variant an architecture means when none is written; equal variants compare equal. */
+const DEFAULT_VARIANT: Record<string, string> = { amd64: 'v1', arm64: 'v8', arm: 'v7' };
+
+/** Parses `os/arch[/variant]` (or a bare known arch, meaning linux); throws `PLATFORM`. */
+export function parsePlatform(text: string): Platform {
+  const parts = text.trim().toLowerCase().split('/');
+  if (parts.length === 1 && parts[0] !== '' && parts[0] !== 'linux') {
+    return normalizePlatform({ os: 'linux', architecture: parts[0] });
+  }
+  if (parts.length === 1 && parts[0] === 'linux') return DEFAULT_PLATFORM;
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/.test(p))) {
+    fail('PLATFORM', `"${text}" is not a platform`, { value: text, instruction: '--platform', hint: 'write os/arch[/variant], e.g. linux/amd64 or linux/arm/v7' });
+  }
+  const [os, architecture, variant] = parts;
+  return normalizePlatform({ os, architecture, ...(variant !== undefined && { variant }) });
+}
+
+/** A platform with containerd's spellings: amd64, arm64, arm/v7; default variants dropped. */
+export function normalizePlatform(p: Platform): Platform {
+  const os = p.os.toLowerCase() === 'macos' ? 'darwin' : p.os.toLowerCase();
+  const [architecture, implied] = ARCH_ALIASES[p.architecture.toLowerCase()] ?? [p.architecture.toLowerCase()];
+  let variant = (p.variant ?? implied ?? '').toLowerCase();
+  if (/^\d+$/.test(variant)) variant = `v${variant}`;
+  if (variant === '' && architecture === 'arm') variant = 'v7';
+  if (variant === DEFAULT_VARIANT[architecture] && architecture !== 'arm') variant = '';
+  return { os, architecture, ...(variant !== '' && { variant }) };
+}
+
+/** `os/arch[/variant]`, the form users write. */
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/**
+ * How well a candidate runs on `want`: 0 is exact, higher is an older compatible variant
+ * (arm/v7 runs arm/v6, amd64/v3 runs amd64/v2), undefined is unusable.
+ */
+export function platformRank(want: Platform, have: Platform): number | undefined {
+  const w = normalizePlatform(want);
+  const h = normalizePlatform(have);
+  if (w.os !== h.os || w.architecture !== h.architecture) return undefined;
+  const wv = variantLevel(w);
+  const hv = variantLevel(h);
+  if (wv === undefined || hv === undefined) return w.variant === h.variant ? 0 : undefined;
+  return hv <= wv ? wv - hv : undefined;
+}
+
+function variantLevel(p: Platform): number | undefined {
+  const v = p.variant ?? DEFAULT_VARIANT[p.architecture];
+  const m = v === undefined ? undefined : /^v(\d+)$/.exec(v);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The best entry of an index for `want`; throws `PLATFORM` listing the platforms on offer. */
+export function selectPlatform<T extends { platform?: Platform }>(entries: T[], want: Platform, what: string): T {
+  let best: T | undefined;
+  let bestRank = Infinity;
+  for (const entry of entries) {
+    const rank = entry.platform && platformRank(want, entry.platform);
+    if (rank !== undefined && rank < bestRank) [best, bestRank] = [entry, rank];
+  }
+  if (best) return best;
+  const offered = entries.flatMap((e) => (e.platform && e.platform.os !== 'unknown' ? [formatPlatform(normalizePlatform(e.platform))] : []));
+  return fail('PLATFORM', `${what} has no image for ${formatPlatform(want)}`, {
+    value: formatPlatform(want),
+    hint: offered.length ? `it offers ${[...new Set(offered)].join(', ')}; pass one with --platform` : 'its index names no platforms',
+  });
+}
