@@ -16,6 +16,8 @@ export async function main(argv: string[]): Promise<number> {
 function cli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('wasmbox')
+    // `--no-cache` is a flag of its own (as in docker), not the negation of a `--cache`.
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('$0 <command> [options]\n\nTurn a Dockerfile into a portable WebAssembly box.')
     .command(
       'build <context>',
@@ -70,6 +72,10 @@ function cli(argv: string[]): Argv {
 }
 
 function usageError(msg: string, argv: string[]): WasmboxError {
+  const typo = /^Did you mean (.+)\?$/.exec(msg);
+  if (typo) {
+    return new WasmboxError('USAGE', `unknown command ${argv[0]}`, { instruction: 'wasmbox', value: argv[0], hint: `did you mean "${typo[1]}"?` });
+  }
   const unknown = /Unknown arguments?: (.+)/.exec(msg);
   if (unknown) {
     const flag = unknown[1].split(',')[0].trim();
