@@ -5,6 +5,11 @@ const COMMANDS = ['build', 'inspect'];
 
 /** Run the wasmbox command line; resolves to the process exit code. User errors print one clear message, never a stack. */
 export async function main(argv: string[]): Promise<number> {
+  // `wasmbox inspect BOX | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await cli(argv).parseAsync();
     return 0;
@@ -56,7 +61,7 @@ function cli(argv: string[]): Argv {
           .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object per path' }),
       async (args) => {
         const { inspectBox } = await import('../box/inspect.js');
-        process.stdout.write(await inspectBox(args.box!, { json: args.json }));
+        process.stdout.write(`${await inspectBox(args.box!, { json: args.json })}\n`);
       },
     )
     .demandCommand(1, 'name a command: build or inspect')

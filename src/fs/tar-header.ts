@@ -1,0 +1,135 @@
+import { WasmboxError } from '../errors.js';
+import type { EntryKind } from './tar.js';
+
+/** Header fields that pax records or GNU long-name entries override for the next entry. */
+export interface Overrides {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: number;
+}
+
+/** A decoded entry header, before its data. */
+export interface RawHeader {
+  name: string;
+  kind: EntryKind;
+  linkname: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  size: number;
+}
+
+const KINDS: Record<string, EntryKind> = {
+  '0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo',
+};
+const META = new Set(['x', 'g', 'L', 'K']);
+const utf8 = new TextDecoder();
+
+/** Whether every byte of `b` is zero (an end-of-archive block, or padding). */
+export function isZeroBlock(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** Decode one 512-byte header: an entry's header, or a long-name / pax header announcing `size` bytes. */
+export function decodeHeader(b: Uint8Array, o: Overrides, label: string): RawHeader | { meta: string; size: number } {
+  if (!checksumOk(b)) throw new WasmboxError('LAYER_FORMAT', `${label} has a corrupt tar header (bad checksum)`, {
+    value: label, hint: 'the layer is not a valid tar archive, or it is compressed in a way we did not recognise',
+  });
+  const flag = b[156] === 0 ? '\0' : String.fromCharCode(b[156]);
+  if (META.has(flag)) return { meta: flag, size: readNumber(b, 124, 12) };
+  const size = o.size ?? readNumber(b, 124, 12);
+  let name = o.path ?? fullName(b);
+  let kind = KINDS[flag];
+  // Old tars mark directories only by a trailing slash on a type-0 (NUL) entry.
+  if (flag === '\0') kind = name.endsWith('/') ? 'dir' : 'file';
+  if (kind === undefined) {
+    throw new WasmboxError('LAYER_ENTRY', `${label}: entry ${name} has tar type '${flag}', which image layers do not use`, {
+      value: name, hint: 'sparse files and other GNU extensions are not supported in layers',
+    });
+  }
+  if (name.endsWith('/') && name.length > 1) name = name.replace(/\/+$/, '');
+  return {
+    name, kind, size,
+    linkname: o.linkpath ?? decodeString(b, 157, 100),
+    mode: readNumber(b, 100, 8) & 0o7777,
+    uid: o.uid ?? readNumber(b, 108, 8),
+    gid: o.gid ?? readNumber(b, 116, 8),
+    mtime: o.mtime ?? readNumber(b, 136, 12),
+  };
+}
+
+/** The NUL-terminated UTF-8 string in `len` bytes at `off`. */
+export function decodeString(b: Uint8Array, off: number, len: number): string {
+  let end = off;
+  while (end < off + len && b[end] !== 0) end++;
+  return utf8.decode(b.subarray(off, end));
+}
+
+/** The records of a pax extended header that matter for a filesystem: path, linkpath, size, ids, mtime. */
+export function decodePax(buf: Uint8Array): Overrides {
+  const out: Overrides = {};
+  let off = 0;
+  while (off < buf.length) {
+    let sp = off;
+    while (sp < buf.length && buf[sp] !== 0x20) sp++;
+    const len = Number(utf8.decode(buf.subarray(off, sp)));
+    if (!(len > 0) || off + len > buf.length) break;
+    const record = utf8.decode(buf.subarray(sp + 1, off + len - 1));
+    const eq = record.indexOf('=');
+    setPax(out, record.slice(0, eq), record.slice(eq + 1));
+    off += len;
+  }
+  return out;
+}
+
+function setPax(out: Overrides, key: string, value: string): void {
+  if (key === 'path') out.path = value;
+  else if (key === 'linkpath') out.linkpath = value;
+  else if (key === 'size' || key === 'uid' || key === 'gid') out[key] = parseInt(value, 10);
+  else if (key === 'mtime') out.mtime = Math.floor(Number(value));
+}
+
+function fullName(b: Uint8Array): string {
+  const name = decodeString(b, 0, 100);
+  // POSIX ustar ("ustar\0") splits long names into prefix + name; GNU ("ustar  ") uses those bytes otherwise.
+  const posix = b[257] === 0x75 && b[262] === 0 && b[263] === 0x30;
+  const prefix = posix ? decodeString(b, 345, 155) : '';
+  return prefix ? `${prefix}/${name}` : name;
+}
+
+/** An octal field, or a base-256 one (high bit set) as GNU tar writes large sizes and ids. */
+function readNumber(b: Uint8Array, off: number, len: number): number {
+  if (b[off] & 0x80) {
+    let v = b[off] & 0x7f;
+    for (let i = 1; i < len; i++) v = v * 256 + b[off + i];
+    return v;
+  }
+  let v = 0;
+  let i = off;
+  while (i < off + len && b[i] === 0x20) i++;
+  for (; i < off + len; i++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
+  }
+  return v;
+}
+
+function checksumOk(b: Uint8Array): boolean {
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) {
+    const c = i >= 148 && i < 156 ? 0x20 : b[i];
+    unsigned += c;
+    signed += c > 127 ? c - 256 : c;
+  }
+  const want = readNumber(b, 148, 8);
+  return want === unsigned || want === signed;
+}
+
+const BLOCK_SIZE = 512;

@@ -1,0 +1,105 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { WasmboxError } from '../../src/errors.js';
+import { applyLayer } from '../../src/fs/flatten.js';
+import { openLayer } from '../../src/fs/layer-stream.js';
+import { Tree } from '../../src/fs/tree.js';
+import { chunks, collect, layerOf, makeTar, sha256 } from '../helpers/tar.js';
+import { listing } from '../helpers/listing.js';
+
+const entries = [{ name: 'etc/' }, { name: 'etc/hostname', data: 'box\n' }, { name: 'big', data: 'z'.repeat(3000) }];
+const wrong = 'sha256:' + '0'.repeat(64);
+
+async function failure(p: Promise<unknown>): Promise<WasmboxError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WasmboxError);
+  return err as WasmboxError;
+}
+
+describe('openLayer', () => {
+  it.each([
+    ['plain', false],
+    ['gzip', true],
+  ])('yields the uncompressed tar of a %s layer', async (_kind, gzip) => {
+    const plain = await makeTar(entries);
+    const stored = gzip ? gzipSync(plain) : plain;
+    expect(await collect(openLayer(layerOf(stored, { uncompressed: plain, chunk: 100 })))).toEqual(Buffer.from(plain));
+  });
+
+  it.each([
+    ['stored digest of a gzip layer', true, 'digest', /stored blob does not match/],
+    ['diff_id of a gzip layer', true, 'diffId', /uncompressed tar \(diff_id\) does not match/],
+    ['stored digest of a plain layer', false, 'digest', /stored blob does not match/],
+    ['diff_id of a plain layer', false, 'diffId', /uncompressed tar \(diff_id\) does not match/],
+  ] as const)('refuses a wrong %s with DIGEST, naming both digests', async (_n, gzip, which, message) => {
+    const plain = await makeTar(entries);
+    const stored = gzip ? gzipSync(plain) : plain;
+    const err = await failure(collect(openLayer(layerOf(stored, { uncompressed: plain, [which]: wrong }))));
+    expect(err.code).toBe('DIGEST');
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(wrong);
+    expect(err.message).toContain(sha256(which === 'digest' ? stored : plain));
+  });
+
+  it('skips the stored-digest check when the digest is empty', async () => {
+    const plain = await makeTar(entries);
+    const stored = gzipSync(plain);
+    expect((await collect(openLayer(layerOf(stored, { uncompressed: plain, digest: '' })))).length).toBe(plain.length);
+  });
+
+  it('refuses zstd with LAYER_COMPRESSION', async () => {
+    const zstd = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
+    const err = await failure(collect(openLayer(layerOf(zstd))));
+    expect(err.code).toBe('LAYER_COMPRESSION');
+    expect(err.hint).toMatch(/registry support/);
+  });
+
+  it('sniffs gzip even when the first chunk is a single byte', async () => {
+    const plain = await makeTar(entries);
+    expect((await collect(openLayer(layerOf(gzipSync(plain), { uncompressed: plain, chunk: 1 })))).length).toBe(plain.length);
+  });
+
+  it('reports a cut gzip stream as LAYER_TRUNCATED', async () => {
+    const gz = gzipSync(await makeTar(entries));
+    const cut = gz.subarray(0, gz.length - 30);
+    expect((await failure(collect(openLayer(layerOf(cut, { diffId: '' }))))).code).toBe('LAYER_TRUNCATED');
+  });
+});
+
+describe('applyLayer on damaged tars', () => {
+  const full = ['/big file 0644 0:0 3000', '/etc dir 0755 0:0', '/etc/hostname file 0644 0:0 4'];
+
+  it.each([1, 7, 512, 4096])('parses the same whatever the chunk size (%i)', async (size) => {
+    const tree = new Tree();
+    await applyLayer(tree, chunks(await makeTar(entries), size));
+    expect(listing(tree)).toEqual(full);
+  });
+
+  it.each([
+    ['without end-of-archive blocks', { dropEof: true }],
+    ['with one of the two end blocks', { truncateAt: -512 }],
+    ['cut inside the last padding', { truncateAt: -1024 - 30 }],
+    ['cut inside the end blocks', { truncateAt: -700 }],
+  ])('accepts a layer %s', async (_n, damage) => {
+    const whole = await makeTar(entries);
+    const opts = 'truncateAt' in damage ? { truncateAt: whole.length + damage.truncateAt } : damage;
+    const tree = new Tree();
+    await applyLayer(tree, chunks(await makeTar(entries, opts), 333));
+    expect(listing(tree)).toEqual(full);
+  });
+
+  it.each([
+    ['inside a file', 512 * 5 + 100, /inside the data of big/],
+    ['inside a header', 512 * 3 + 10, /inside an entry header/],
+  ])('refuses a layer cut %s with LAYER_TRUNCATED', async (_n, at, message) => {
+    const err = await failure(applyLayer(new Tree(), chunks(await makeTar(entries, { truncateAt: at }), 333), { layerName: 'layer 3/4' }));
+    expect(err.code).toBe('LAYER_TRUNCATED');
+    expect(err.message).toMatch(/^layer 3\/4 ends/);
+    expect(err.message).toMatch(message);
+  });
+
+  it('refuses bytes that are not a tar with LAYER_FORMAT', async () => {
+    const junk = new Uint8Array(1024).fill(0x41);
+    expect((await failure(applyLayer(new Tree(), chunks(junk, 512)))).code).toBe('LAYER_FORMAT');
+  });
+});
