@@ -139,7 +139,7 @@ export function tarStore(file: string, entries: Map<string, TarEntry>): FileStor
     const e = find(name);
     if (!e) return fail('IMAGE_INVALID', `${name} is missing from ${file}`, { value: name, hint: 'the archive is incomplete; export it again' });
     if (e.size === 0) return (async function* () {})();
-    return createReadStream(file, { start: e.offset, end: e.offset + e.size - 1 });
+    return createReadStream(file, { start: e.offset, end: e.offset + e.size - 1, highWaterMark: 1 << 20 });
   };
   return {
     where: file,
