@@ -3,19 +3,16 @@
  *   flatten / floor ≤ 1.3     floor = read every layer blob, gunzip it, sha256 compressed + uncompressed
  *   umoci / flatten ≥ 3       umoci = `umoci unpack` into tmpfs (/dev/shm)
  *   peak RSS / file bytes ≤ 1.5   file bytes = sum of distinct FileNode sizes in the flattened tree
- * Each run is a fresh child process (so maxRSS is per run); figures are medians of N runs.
+ * Each run is a fresh child process running the compiled code (scripts/bench-flatten-child.mjs, so maxRSS
+ * is per run and tsx is not counted); figures are medians of N runs.
  *
  * Usage: node --import tsx scripts/bench-flatten.ts [--runs N] [--layout OCI-LAYOUT-DIR]  (tag `latest`)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import type { Tree } from '../src/fs/tree.js';
 
 type Kind = 'floor' | 'flatten' | 'umoci' | 'idle';
 interface Sample {
@@ -34,79 +31,12 @@ const arg = (name: string, dflt: string) => {
   return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : dflt;
 };
 
-/** The layer blob paths of the `latest` tag of an OCI layout, read directly so the floor needs none of our code. */
-function layerBlobs(layout: string): { path: string; gzip: boolean }[] {
-  const blob = (d: string) => join(layout, 'blobs', d.replace(':', '/'));
-  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
-  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
-  return manifest.layers.map((l: { digest: string; mediaType: string }) => ({ path: blob(l.digest), gzip: l.mediaType.endsWith('gzip') }));
-}
-
-/** The Node floor: read, gunzip and hash each layer; no tar parsing. */
-async function floor(layout: string): Promise<{ tree?: Tree }> {
-  for (const { path, gzip } of layerBlobs(layout)) {
-    const stored = createHash('sha256');
-    const plain = createHash('sha256');
-    const tap = async function* (src: AsyncIterable<Buffer>) {
-      for await (const chunk of src) {
-        stored.update(chunk);
-        yield chunk;
-      }
-    };
-    const sink = async (src: AsyncIterable<Buffer>) => {
-      for await (const chunk of src) plain.update(chunk);
-    };
-    const read = createReadStream(path, { highWaterMark: MB });
-    // 64 KiB output chunks: zlib's 16 KiB default costs ~20% more per-chunk overhead here.
-    if (gzip) await pipeline(read, tap, createGunzip({ chunkSize: 1 << 16 }), sink);
-    else await pipeline(read, tap, sink);
-    stored.digest();
-    plain.digest();
-  }
-  return {};
-}
-
-type Flatten = (layout: string) => Promise<{ tree?: Tree }>;
-
-/** Our flatten (openImage + flattenImage), loaded before timing starts. */
-async function loadFlatten(): Promise<Flatten> {
-  const { parseImageRef } = await import('../src/image/ref.js');
-  const { openImage } = await import('../src/image/open.js');
-  const { flattenImage } = await import('../src/fs/flatten.js');
-  return async (layout) => {
-    const ref = parseImageRef(`oci-layout://${layout}:latest`);
-    const image = await openImage(ref, { baseDir: process.cwd(), platform: { os: 'linux', architecture: 'amd64' } });
-    return { tree: await flattenImage(await image.layers()) };
-  };
-}
-
-/** Entries and distinct file bytes of a flattened tree (hardlinked files counted once). */
-function measureTree(tree: Tree): Partial<Sample> {
-  const files = new Set<Uint8Array>();
-  let entries = 0;
-  for (const [, node] of tree.walk()) {
-    entries++;
-    if (node.kind === 'file') files.add(node.data);
-  }
-  let bytes = 0;
-  for (const data of files) bytes += data.length;
-  return { fileMB: bytes / MB, entries };
-}
-
 type ChildKind = 'floor' | 'flatten' | 'idle';
 
-/** One measurement in this (child) process, printed as JSON. `idle` only loads our code: the RSS baseline. */
-async function child(kind: ChildKind, layout: string): Promise<void> {
-  const work: Flatten = kind === 'floor' ? floor : kind === 'flatten' ? await loadFlatten() : (await loadFlatten(), async () => ({}));
-  const t0 = performance.now();
-  const { tree } = await work(layout);
-  const ms = performance.now() - t0;
-  const maxRssMB = process.resourceUsage().maxRSS / 1024;
-  console.log(JSON.stringify({ ms, maxRssMB, ...(tree ? measureTree(tree) : {}) }));
-}
+const CHILD = join(HERE, 'bench-flatten-child.mjs');
 
 function runChild(kind: ChildKind, layout: string): Sample {
-  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', kind, '--layout', layout], { encoding: 'utf8', maxBuffer: 16 * MB });
+  const r = spawnSync(process.execPath, [CHILD, kind, layout], { encoding: 'utf8', maxBuffer: 16 * MB });
   if (r.status !== 0) throw new Error(`${kind} run failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -142,7 +72,7 @@ function report(m: Record<Kind, Sample>, runs: number): boolean {
     ['peak RSS / file bytes', m.flatten.maxRssMB / m.flatten.fileMB!, '≤ 1.5', m.flatten.maxRssMB / m.flatten.fileMB! <= 1.5],
   ];
   for (const [name, value, target, ok] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${name.padEnd(22)} ${f(value, 2).padStart(6)}  (target ${target})`);
-  // Node + tsx + our modules cost a fixed RSS whatever the image; shown so a small image is not misjudged.
+  // Node + our modules cost a fixed RSS whatever the image; shown so a small image is not misjudged.
   const adjusted = (m.flatten.maxRssMB - m.idle.maxRssMB) / m.flatten.fileMB!;
   const overFloor = (m.flatten.maxRssMB - m.floor.maxRssMB) / m.flatten.fileMB!;
   console.log(`  info  (peak RSS − ${f(m.idle.maxRssMB)} MB idle baseline) / file bytes = ${f(adjusted, 2)}`);
@@ -151,9 +81,11 @@ function report(m: Record<Kind, Sample>, runs: number): boolean {
 }
 
 async function main(): Promise<void> {
-  const mode = arg('--child', '');
   const layout = resolve(arg('--layout', LAYOUT));
-  if (mode === 'floor' || mode === 'flatten' || mode === 'idle') return child(mode, layout);
+  if (!existsSync(join(HERE, '../dist/src/fs/flatten.js'))) {
+    console.error('bench-flatten: dist/ is missing; run npm run build first');
+    process.exit(2);
+  }
   if (!existsSync(join(layout, 'index.json'))) {
     console.error(`bench-flatten: no OCI layout at ${layout}; build it with scripts/make-fixtures.sh`);
     process.exit(2);

@@ -1,0 +1,72 @@
+// One measurement of scripts/bench-flatten.ts, in a fresh process running the compiled code (dist/,
+// made by `npm run build`), as the CLI does, so tsx's loader is neither timed nor counted in RSS.
+//   node scripts/bench-flatten-child.mjs floor|flatten|idle LAYOUT   → prints {ms, maxRssMB, fileMB?, entries?}
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+
+const MB = 1 << 20;
+const [kind, layout] = process.argv.slice(2);
+
+/** The layer blobs of the `latest` manifest, read directly so the floor needs none of our code. */
+function layerBlobs() {
+  const blob = (d) => join(layout, 'blobs', d.replace(':', '/'));
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
+  return manifest.layers.map((l) => ({ path: blob(l.digest), gzip: l.mediaType.endsWith('gzip') }));
+}
+
+/** Node's floor: read, gunzip and hash each layer (stored and uncompressed digests); no tar parsing. */
+async function floor() {
+  for (const { path, gzip } of layerBlobs()) {
+    const stored = createHash('sha256');
+    const plain = createHash('sha256');
+    const tap = async function* (src) {
+      for await (const chunk of src) {
+        stored.update(chunk);
+        yield chunk;
+      }
+    };
+    const sink = async (src) => {
+      for await (const chunk of src) plain.update(chunk);
+    };
+    const read = createReadStream(path, { highWaterMark: MB });
+    if (gzip) await pipeline(read, tap, createGunzip({ chunkSize: 1 << 16 }), sink);
+    else await pipeline(read, tap, sink);
+    stored.digest();
+    plain.digest();
+  }
+  return undefined;
+}
+
+async function loadFlatten() {
+  const { parseImageRef } = await import('../dist/src/image/ref.js');
+  const { openImage } = await import('../dist/src/image/open.js');
+  const { flattenImage } = await import('../dist/src/fs/flatten.js');
+  return async () => {
+    const image = await openImage(parseImageRef(`oci-layout://${layout}:latest`), { baseDir: process.cwd(), platform: { os: 'linux', architecture: 'amd64' } });
+    return flattenImage(await image.layers());
+  };
+}
+
+/** Entries and distinct file bytes (hardlinks counted once). */
+function measure(tree) {
+  const files = new Set();
+  let entries = 0;
+  for (const [, node] of tree.walk()) {
+    entries++;
+    if (node.kind === 'file') files.add(node.data);
+  }
+  let bytes = 0;
+  for (const data of files) bytes += data.length;
+  return { fileMB: bytes / MB, entries };
+}
+
+const work = kind === 'floor' ? floor : await loadFlatten();
+const t0 = performance.now();
+const tree = kind === 'idle' ? undefined : await work();
+const ms = performance.now() - t0;
+const maxRssMB = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ ms, maxRssMB, ...(tree ? measure(tree) : {}) }));
