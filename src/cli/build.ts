@@ -29,7 +29,13 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
   const outDir = resolve(flags.output);
   const sourceDateEpoch = readEpoch();
   const manifest = await withProgress(`Building ${dockerfile.name}`, flags.quiet, async (report) => {
-    const images = imageLoader({ baseDir: process.cwd(), platform, contexts: parseContexts(flags.buildContexts), log: report.log });
+    const images = imageLoader({
+      baseDir: process.cwd(),
+      platform,
+      contexts: parseContexts(flags.buildContexts),
+      log: report.log,
+      onLayer: (ref, index, count) => report.step(`reading ${ref}: layer ${count - index}/${count}`),
+    });
     const result = await build({
       contextDir,
       dockerfileText: dockerfile.text,
