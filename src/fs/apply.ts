@@ -5,6 +5,12 @@ import { dir, splitPath, type DirNode, type FileNode, type Meta, type Node, type
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
+/** Options of a {@link LayerApplier}. */
+export interface ApplyOptions {
+  /** Whether `.wh.` entries are OCI whiteouts (the default, for image layers) or plain files (archives ADD unpacks). */
+  whiteouts?: boolean;
+}
+
 /**
  * Applies one layer's entries, in archive order, onto a tree with the OCI layer rules, the way umoci
  * unpacks: parents are resolved through symlinks inside the root, a whiteout or opaque marker removes
@@ -15,7 +21,11 @@ export class LayerApplier {
   // Paths this layer created (resolved, and all their ancestors): whiteouts never remove these.
   private readonly touched = new Set<string>(['/']);
 
-  constructor(private readonly tree: Tree, private readonly layer: string) {}
+  private readonly whiteouts: boolean;
+
+  constructor(private readonly tree: Tree, private readonly layer: string, opts: ApplyOptions = {}) {
+    this.whiteouts = opts.whiteouts ?? true;
+  }
 
   /** Apply one entry; returns the node it placed (the root for a root entry), or undefined for a whiteout. */
   apply(e: TarEntry): Node | undefined {
@@ -24,7 +34,7 @@ export class LayerApplier {
     if (parts.length === 0) return this.applyRoot(e);
     const base = parts[parts.length - 1];
     const parentPath = '/' + parts.slice(0, -1).join('/');
-    if (base.startsWith(WHITEOUT)) return this.whiteout(e, parentPath, base);
+    if (this.whiteouts && base.startsWith(WHITEOUT)) return this.whiteout(e, parentPath, base);
     const parent = this.parent(e, parentPath);
     const path = join(parent.path, base);
     const node = this.makeNode(e, parent.dir.children.get(base));

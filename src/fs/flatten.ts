@@ -1,5 +1,5 @@
 import type { Layer } from '../image/source.js';
-import { LayerApplier } from './apply.js';
+import { LayerApplier, type ApplyOptions } from './apply.js';
 import { openLayer } from './layer-stream.js';
 import { Shadow } from './shadow.js';
 import { readTar, type TarEntry } from './tar.js';
@@ -18,9 +18,9 @@ interface Slot {
   index: number;
 }
 
-/** Apply one layer's tar entries onto the tree with OCI whiteout rules (reads the stream to its end). */
-export async function applyLayer(tree: Tree, tar: AsyncIterable<Uint8Array>, opts: FlattenOptions & { layerName?: string } = {}): Promise<void> {
-  const applier = new LayerApplier(tree, opts.layerName ?? 'layer');
+/** Apply one layer's tar entries onto the tree with OCI whiteout rules unless `whiteouts: false` (reads the stream to its end). */
+export async function applyLayer(tree: Tree, tar: AsyncIterable<Uint8Array>, opts: FlattenOptions & ApplyOptions & { layerName?: string } = {}): Promise<void> {
+  const applier = new LayerApplier(tree, opts.layerName ?? 'layer', opts);
   await readTar(tar, (e) => applier.apply(e), { label: opts.layerName });
 }
 

@@ -4,9 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { WasmboxError } from '../errors.js';
 import type { Layer } from '../image/source.js';
+import { MAGIC_BYTES, sniffCompression } from './compression.js';
 
-const GZIP = [0x1f, 0x8b];
-const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
 // Large output chunks mean fewer hand-offs between zlib's thread-pool work and our tar parsing, and a
 // few chunks of slack on each side (Node's default is 16 KiB) keep zlib inflating while we parse.
 // (Node passes these stream options through; its ZlibOptions type just does not list them.)
@@ -17,21 +16,22 @@ const ALGORITHMS = new Set(['sha256', 'sha384', 'sha512']);
 /**
  * The uncompressed tar stream of a layer, as an async iterable of chunks. The stored blob is hashed
  * as it is read and must equal `layer.digest` (unless that is ''); compression is sniffed from the
- * first bytes (gzip; zstd is refused with 'LAYER_COMPRESSION'; anything else is read as plain tar);
+ * first bytes (gzip; zstd, xz and bzip2 are refused with 'LAYER_COMPRESSION'; anything else is read as plain tar);
  * the uncompressed bytes must equal `layer.diffId` (unless ''). Mismatches surface at EOF as a
  * WasmboxError 'DIGEST', so a consumer must read to the end for the check to happen.
  */
 export async function* openLayer(layer: Layer): AsyncGenerator<Uint8Array> {
   const blob = (await layer.open())[Symbol.asyncIterator]();
-  const head = await readHead(blob, 4);
+  const head = await readHead(blob, MAGIC_BYTES);
+  const compression = sniffCompression(head.length === 1 ? head[0] : Buffer.concat(head));
   const compressed = new Digester(layer, 'digest');
-  if (startsWith(head, ZSTD)) {
-    throw new WasmboxError('LAYER_COMPRESSION', `layer ${name(layer)} is zstd-compressed, which wasmbox cannot read yet`, {
+  if (compression !== 'gzip' && compression !== 'none') {
+    throw new WasmboxError('LAYER_COMPRESSION', `layer ${name(layer)} is ${compression}-compressed, which wasmbox cannot read yet`, {
       value: layer.mediaType,
-      hint: 'zstd layers arrive with registry support; until then use a gzip or uncompressed image',
+      hint: compression === 'zstd' ? 'zstd layers arrive with registry support; until then use a gzip or uncompressed image' : 'image layers are gzip-compressed or plain tar; rebuild the image with one of those',
     });
   }
-  if (!startsWith(head, GZIP)) {
+  if (compression === 'none') {
     // One pass of hashing serves both digests: stored and uncompressed bytes are the same.
     const plain = new Digester(layer, 'diffId');
     for await (const chunk of stored(head, blob, [compressed, plain])) yield chunk;
@@ -83,11 +83,6 @@ async function readHead(it: AsyncIterator<Uint8Array>, n: number): Promise<Uint8
     have += r.value.length;
   }
   return head;
-}
-
-function startsWith(head: Uint8Array[], magic: number[]): boolean {
-  const first = head.length === 1 ? head[0] : Buffer.concat(head);
-  return magic.every((b, i) => first[i] === b);
 }
 
 /** A running hash of a stream checked against one of the layer's expected digests. */

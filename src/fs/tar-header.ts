@@ -1,5 +1,10 @@
 import { WasmboxError } from '../errors.js';
-import type { EntryKind } from './tar.js';
+
+// The one decoder of tar header blocks: the streaming layer reader (tar.ts) and the positioned
+// archive indexer (image/tarindex.ts) differ in how they move through a file, not in what a header says.
+
+/** The kind of a tar entry, after long-name and pax headers are folded in. */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'link' | 'char' | 'block' | 'fifo';
 
 /** Header fields that pax records or GNU long-name entries override for the next entry. */
 export interface Overrides {
@@ -11,16 +16,27 @@ export interface Overrides {
   mtime?: number;
 }
 
-/** A decoded entry header, before its data. */
-export interface RawHeader {
+/** The fields of a header block, with overrides folded in. */
+export interface HeaderFields {
   name: string;
-  kind: EntryKind;
+  /** Symlink target or hardlink target path, as written. */
   linkname: string;
   mode: number;
   uid: number;
   gid: number;
+  /** Seconds since the epoch (pax fractions dropped). */
   mtime: number;
   size: number;
+}
+
+/** One header block as written: its type flag (an old tar's NUL flag read as '0' or '5') and fields. */
+export interface HeaderBlock extends HeaderFields {
+  type: string;
+}
+
+/** A decoded entry header, before its data. */
+export interface RawHeader extends HeaderFields {
+  kind: EntryKind;
 }
 
 const KINDS: Record<string, EntryKind> = {
@@ -35,32 +51,55 @@ export function isZeroBlock(b: Uint8Array): boolean {
   return true;
 }
 
-/** Decode one 512-byte header: an entry's header, or a long-name / pax header announcing `size` bytes. */
-export function decodeHeader(b: Uint8Array, o: Overrides, label: string): RawHeader | { meta: string; size: number } {
-  if (!checksumOk(b)) throw new WasmboxError('LAYER_FORMAT', `${label} has a corrupt tar header (bad checksum)`, {
-    value: label, hint: 'the layer is not a valid tar archive, or it is compressed in a way we did not recognise',
-  });
+/** Whether a type flag announces metadata for the next entry: pax (`x`, global `g`) or a GNU long name (`L`, `K`). */
+export function isMetaType(type: string): boolean {
+  return META.has(type);
+}
+
+/** The type flag and fields of one 512-byte header with `o` folded in; undefined when its checksum is wrong. */
+export function readHeaderBlock(b: Uint8Array, o: Overrides): HeaderBlock | undefined {
+  if (!checksumOk(b)) return undefined;
   const flag = b[156] === 0 ? '\0' : String.fromCharCode(b[156]);
-  if (META.has(flag)) return { meta: flag, size: readNumber(b, 124, 12) };
-  const size = o.size ?? readNumber(b, 124, 12);
+  // A metadata entry's size is its own body's, never the one a pax record gives the next entry.
+  const size = META.has(flag) ? readNumber(b, 124, 12) : o.size ?? readNumber(b, 124, 12);
   let name = o.path ?? fullName(b);
-  let kind = KINDS[flag];
   // Old tars mark directories only by a trailing slash on a type-0 (NUL) entry.
-  if (flag === '\0') kind = name.endsWith('/') ? 'dir' : 'file';
-  if (kind === undefined) {
-    throw new WasmboxError('LAYER_ENTRY', `${label}: entry ${name} has tar type '${flag}', which image layers do not use`, {
-      value: name, hint: 'sparse files and other GNU extensions are not supported in layers',
-    });
-  }
+  const type = flag === '\0' ? (name.endsWith('/') ? '5' : '0') : flag;
   if (name.endsWith('/') && name.length > 1) name = name.replace(/\/+$/, '');
   return {
-    name, kind, size,
+    type, name, size,
     linkname: o.linkpath ?? decodeString(b, 157, 100),
     mode: readNumber(b, 100, 8) & 0o7777,
     uid: o.uid ?? readNumber(b, 108, 8),
     gid: o.gid ?? readNumber(b, 116, 8),
     mtime: o.mtime ?? readNumber(b, 136, 12),
   };
+}
+
+/** Decode one 512-byte header: an entry's header, or a long-name / pax header announcing `size` bytes. */
+export function decodeHeader(b: Uint8Array, o: Overrides, label: string): RawHeader | { meta: string; size: number } {
+  const block = readHeaderBlock(b, o);
+  if (!block) throw new WasmboxError('LAYER_FORMAT', `${label} has a corrupt tar header (bad checksum)`, {
+    value: label, hint: 'the layer is not a valid tar archive, or it is compressed in a way we did not recognise',
+  });
+  const { type, ...fields } = block;
+  if (META.has(type)) return { meta: type, size: fields.size };
+  const kind = KINDS[type];
+  if (kind === undefined) {
+    throw new WasmboxError('LAYER_ENTRY', `${label}: entry ${fields.name} has tar type '${type}', which image layers do not use`, {
+      value: fields.name, hint: 'sparse files and other GNU extensions are not supported in layers',
+    });
+  }
+  return { ...fields, kind };
+}
+
+/** `o` with a metadata entry's body folded in: pax records (`x`), a GNU long name (`L`) or long link (`K`). */
+export function foldMeta(o: Overrides, type: string, body: Uint8Array): Overrides {
+  if (type === 'x') return { ...o, ...decodePax(body) };
+  if (type === 'L') return { ...o, path: decodeString(body, 0, body.length) };
+  if (type === 'K') return { ...o, linkpath: decodeString(body, 0, body.length) };
+  // 'g' (global pax) applies to nothing here, as in Go's archive/tar which umoci and containerd use.
+  return o;
 }
 
 /** The NUL-terminated UTF-8 string in `len` bytes at `off`. */
@@ -120,7 +159,8 @@ function readNumber(b: Uint8Array, off: number, len: number): number {
   return v;
 }
 
-function checksumOk(b: Uint8Array): boolean {
+/** Whether a header block's stored checksum matches its bytes, summed unsigned or (as old tars did) signed. */
+export function checksumOk(b: Uint8Array): boolean {
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK_SIZE; i++) {

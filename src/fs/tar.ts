@@ -1,26 +1,15 @@
 import { WasmboxError } from '../errors.js';
-import { decodeHeader, decodePax, decodeString, isZeroBlock, type Overrides, type RawHeader } from './tar-header.js';
+import { decodeHeader, foldMeta, isZeroBlock, type Overrides, type RawHeader } from './tar-header.js';
+
+export type { EntryKind } from './tar-header.js';
 
 // Our own streaming reader rather than tar-stream: it runs synchronously over each decompressed chunk
 // (no stream or promise per entry), copies a file's bytes straight into one buffer sized from its
 // header, skips unwanted files without copying, and knows exactly where a stream ended, so a missing
 // end-of-archive marker is accepted while a cut inside an entry is not.
 
-/** The kind of a tar entry, after long-name and pax headers are folded in. */
-export type EntryKind = 'file' | 'dir' | 'symlink' | 'link' | 'char' | 'block' | 'fifo';
-
 /** One tar entry: header fields and, for a wanted file, its bytes in a buffer of its own. */
-export interface TarEntry {
-  name: string;
-  kind: EntryKind;
-  /** Symlink target or hardlink target path, as written. */
-  linkname: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Seconds since the epoch (pax fractions dropped). */
-  mtime: number;
-  size: number;
+export interface TarEntry extends RawHeader {
   /** Present for files whose bytes were wanted (always for empty files). */
   data?: Uint8Array;
 }
@@ -140,10 +129,7 @@ export class TarReader {
   private finishMeta(): void {
     const { type, buf } = this.meta!;
     this.meta = undefined;
-    if (type === 'x') this.overrides = { ...this.overrides, ...decodePax(buf) };
-    else if (type === 'L') this.overrides.path = decodeString(buf, 0, buf.length);
-    else if (type === 'K') this.overrides.linkpath = decodeString(buf, 0, buf.length);
-    // 'g' (global pax) applies to nothing here, as in Go's archive/tar which umoci and containerd use.
+    this.overrides = foldMeta(this.overrides, type, buf);
   }
 
   private startEntry(raw: RawHeader): void {

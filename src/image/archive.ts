@@ -1,4 +1,5 @@
 import { fail, suggest } from '../errors.js';
+import { sniffCompression, type Compression } from '../fs/compression.js';
 import { digestOf, parseJson, readJsonFile, type FileStore } from './blobs.js';
 import type { ImageConfig } from './config.js';
 import { openOciLayout } from './oci-layout.js';
@@ -16,6 +17,8 @@ interface SaveEntry {
 const TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 const GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
 const ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
+/** The media type a layer member's first bytes give it; what openLayer cannot read is left to it to refuse. */
+const MEDIA_TYPES: Partial<Record<Compression, string>> = { gzip: GZIP, zstd: ZSTD };
 /** Members whose name is their digest: `blobs/sha256/<hex>` (docker ≥ 25) or `<hex>.json` (older configs). */
 const CONTENT_ADDRESSED = /^(?:blobs\/sha256\/([a-f0-9]{64})|blobs\/sha512\/([a-f0-9]{128})|([a-f0-9]{64})\.json)$/;
 
@@ -85,18 +88,12 @@ function contentDigest(name: string): string | undefined {
 async function layerOf(store: FileStore, name: string, diffId: string): Promise<Layer> {
   const size = await store.size(name);
   if (size === undefined) fail('IMAGE_INVALID', `layer ${name} is missing from ${store.where}`, { value: name, hint: 'the archive is incomplete; export it again' });
-  const mediaType = sniff(await head(store, name));
-  const digest = contentDigest(name) ?? (mediaType === TAR ? diffId : '');
-  return { digest, diffId, mediaType, size, open: () => store.open(name) };
+  const compression = sniffCompression(await head(store, name));
+  const digest = contentDigest(name) ?? (compression === 'none' ? diffId : '');
+  return { digest, diffId, mediaType: MEDIA_TYPES[compression] ?? TAR, size, open: () => store.open(name) };
 }
 
 async function head(store: FileStore, name: string): Promise<Uint8Array> {
   for await (const chunk of await store.open(name)) return chunk; // leaving the loop closes the stream
   return new Uint8Array();
-}
-
-function sniff(b: Uint8Array): string {
-  if (b[0] === 0x1f && b[1] === 0x8b) return GZIP;
-  if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return ZSTD;
-  return TAR;
 }

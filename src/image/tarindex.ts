@@ -2,13 +2,16 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
+import { sniffCompression, type Compression } from '../fs/compression.js';
+import { foldMeta, isMetaType, isZeroBlock, readHeaderBlock, type Overrides } from '../fs/tar-header.js';
 import type { FileStore } from './blobs.js';
 
 /*
- * We read tar headers ourselves instead of using tar-stream: tar-stream's extractor pushes every
+ * We walk tar headers ourselves instead of using tar-stream: tar-stream's extractor pushes every
  * entry's bytes through a stream and reports no offsets, while an index needs offsets and should
  * seek past data it does not want (a 2 GB archive is then indexed by reading a few KB). It also
- * lets us accept archives that lack the end-of-archive blocks.
+ * lets us accept archives that lack the end-of-archive blocks. Each header is decoded by the same
+ * code as the layer reader's (fs/tar-header.ts); only the moving through the file is ours.
  */
 
 /** Where one archive member's bytes sit in the tar file. */
@@ -38,85 +41,40 @@ async function scan(fh: FileHandle, size: number, file: string): Promise<Map<str
   const entries = new Map<string, TarEntry>();
   const header = Buffer.alloc(BLOCK);
   let pos = 0;
-  let pax: Record<string, string> = {};
+  let overrides: Overrides = {};
   await fh.read(header, 0, Math.min(BLOCK, size), 0);
-  sniffCompression(header, file);
+  refuseCompressed(header, file);
   if (size < BLOCK) fail('ARCHIVE', `${file} is not a tar archive (${size} bytes)`, { value: file, hint: NOT_TAR_HINT });
   while (pos + BLOCK <= size) {
     await fh.read(header, 0, BLOCK, pos);
-    if (header.every((b) => b === 0)) break;
-    if (!checksumOk(header)) fail('ARCHIVE', `${file} is not a tar archive (bad header at byte ${pos})`, { value: file, hint: NOT_TAR_HINT });
-    const type = String.fromCharCode(header[156] || 48);
-    const isMeta = type === 'x' || type === 'L' || type === 'K';
-    const length = !isMeta && pax.size !== undefined ? Number(pax.size) : readNumber(header, 124, 12);
+    if (isZeroBlock(header)) break;
+    const block = readHeaderBlock(header, overrides);
+    if (!block) fail('ARCHIVE', `${file} is not a tar archive (bad header at byte ${pos})`, { value: file, hint: NOT_TAR_HINT });
     const offset = pos + BLOCK;
-    if (offset + length > size) fail('ARCHIVE', `${file} is truncated`, { value: file, hint: 'the archive ends inside a member; copy it again' });
-    pos = offset + Math.ceil(length / BLOCK) * BLOCK;
-    if (isMeta) {
-      pax = { ...pax, ...(await meta(fh, type, offset, length)) };
+    if (offset + block.size > size) fail('ARCHIVE', `${file} is truncated`, { value: file, hint: 'the archive ends inside a member; copy it again' });
+    pos = offset + Math.ceil(block.size / BLOCK) * BLOCK;
+    if (isMetaType(block.type)) {
+      overrides = foldMeta(overrides, block.type, await readAt(fh, offset, block.size));
       continue;
     }
-    if (type !== 'g') addEntry(entries, header, pax, { offset, size: length, type, linkname: '' });
-    pax = {};
+    entries.set(normalizeName(block.name), { offset, size: block.size, type: block.type, linkname: block.linkname });
+    overrides = {};
   }
   return entries;
 }
 
-function addEntry(entries: Map<string, TarEntry>, header: Buffer, pax: Record<string, string>, entry: TarEntry): void {
-  const prefix = header.subarray(257, 263).toString('latin1').startsWith('ustar') ? cstring(header, 345, 155) : '';
-  const raw = pax.path ?? (prefix ? `${prefix}/${cstring(header, 0, 100)}` : cstring(header, 0, 100));
-  entry.linkname = pax.linkpath ?? cstring(header, 157, 100);
-  entries.set(normalizeName(raw), entry);
-}
-
-/** Reads a pax extended header (`x`) or a GNU long name/link (`L`/`K`) into pax-style keys. */
-async function meta(fh: FileHandle, type: string, offset: number, length: number): Promise<Record<string, string>> {
+async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
   const data = Buffer.alloc(length);
   await fh.read(data, 0, length, offset);
-  if (type === 'L') return { path: cstring(data, 0, length) };
-  if (type === 'K') return { linkpath: cstring(data, 0, length) };
-  const out: Record<string, string> = {};
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    const len = Number(data.subarray(at, space).toString('latin1'));
-    if (space < 0 || !(len > 0)) break;
-    const record = data.subarray(space + 1, at + len - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    out[record.slice(0, eq)] = record.slice(eq + 1);
-    at += len;
-  }
-  return out;
+  return data;
 }
 
-function sniffCompression(header: Buffer, file: string): void {
-  const gzip = header[0] === 0x1f && header[1] === 0x8b;
-  const zstd = header.readUInt32LE(0) === 0xfd2fb528;
-  if (gzip || zstd) {
-    fail('ARCHIVE', `${file} is ${gzip ? 'gzip' : 'zstd'}-compressed; image archives must be plain tar files`, { value: file, hint: `decompress it first (${gzip ? 'gunzip -k' : 'zstd -d'} ${file})` });
-  }
-}
+const DECOMPRESS: Record<Exclude<Compression, 'none'>, string> = { gzip: 'gunzip -k', bzip2: 'bunzip2 -k', xz: 'unxz -k', zstd: 'zstd -d' };
 
-function checksumOk(header: Buffer): boolean {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
-  return readNumber(header, 148, 8) === sum;
-}
-
-/** A numeric header field: NUL/space-terminated octal, or GNU base-256 when the top bit is set. */
-function readNumber(buf: Buffer, at: number, len: number): number {
-  if (buf[at] & 0x80) {
-    let n = buf[at] & 0x7f;
-    for (let i = 1; i < len; i++) n = n * 256 + buf[at + i];
-    return n;
-  }
-  const text = cstring(buf, at, len).trim();
-  return text === '' ? 0 : parseInt(text, 8);
-}
-
-function cstring(buf: Buffer, at: number, len: number): string {
-  const end = buf.indexOf(0, at);
-  return buf.subarray(at, end < 0 || end > at + len ? at + len : end).toString('utf8');
+function refuseCompressed(header: Buffer, file: string): void {
+  const kind = sniffCompression(header);
+  if (kind === 'none') return;
+  fail('ARCHIVE', `${file} is ${kind}-compressed; image archives must be plain tar files`, { value: file, hint: `decompress it first (${DECOMPRESS[kind]} ${file})` });
 }
 
 /** A member name as a relative POSIX path: `./a//b/` → `a/b`. */

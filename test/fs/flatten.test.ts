@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { extractArchive } from '../../src/build/archive.js';
 import { applyLayer, flattenImage } from '../../src/fs/flatten.js';
 import { openLayer } from '../../src/fs/layer-stream.js';
 import { Tree } from '../../src/fs/tree.js';
-import { tarLayer, type EntrySpec } from '../helpers/tar.js';
+import { chunks, makeTar, tarLayer, type EntrySpec } from '../helpers/tar.js';
 import { listing } from '../helpers/listing.js';
 
 const long = 'very-long-directory-name-'.repeat(3) + '/' + 'and-an-even-longer-file-name-'.repeat(3) + '.txt';
@@ -152,5 +153,45 @@ describe('flattenImage', () => {
     const flat = await flattenImage([await tarLayer([{ name: '.wh.gone' }, { name: 'new', data: 'n' }])], base);
     expect(flat).toBe(base);
     expect(listing(flat)).toEqual(['/keep file 0644 0:0 1', '/new file 0644 0:0 1']);
+  });
+});
+
+// Each row: what an archive holds over a tree with /d/old → the listing with OCI whiteouts, and without (ADD).
+const whiteoutRows: Array<{ name: string; entries: EntrySpec[]; layer: string[]; plain: string[] }> = [
+  {
+    name: 'a .wh.x entry',
+    entries: [{ name: 'd/.wh.old' }, { name: 'd/.wh.x', data: 'wh' }],
+    layer: ['/d dir 0755 0:0'],
+    plain: ['/d dir 0755 0:0', '/d/.wh.old file 0644 0:0 0', '/d/.wh.x file 0644 0:0 2', '/d/old file 0644 0:0 1'],
+  },
+  {
+    name: 'an opaque marker',
+    entries: [{ name: 'd/.wh..wh..opq' }],
+    layer: ['/d dir 0755 0:0'],
+    plain: ['/d dir 0755 0:0', '/d/.wh..wh..opq file 0644 0:0 0', '/d/old file 0644 0:0 1'],
+  },
+];
+
+describe('applyLayer with whiteouts: false (archives ADD unpacks)', () => {
+  const base = async () => {
+    const tree = new Tree();
+    await applyLayer(tree, chunks(await makeTar([{ name: 'd/' }, { name: 'd/old', data: 'o' }]), 512));
+    return tree;
+  };
+
+  it.each(whiteoutRows)('$name is a whiteout in a layer and a plain file in an ADD archive', async ({ entries, layer, plain }) => {
+    const tar = await makeTar(entries);
+    const asLayer = await base();
+    await applyLayer(asLayer, chunks(tar, 512));
+    expect(listing(asLayer)).toEqual(layer);
+    const asArchive = await base();
+    await applyLayer(asArchive, chunks(tar, 512), { whiteouts: false });
+    expect(listing(asArchive)).toEqual(plain);
+  });
+
+  it('is what extractArchive (ADD) uses: a .wh.x file is extracted as a file', async () => {
+    const tree = await base();
+    await extractArchive(await makeTar([{ name: '.wh.x', data: 'x' }, { name: '.wh.old' }]), tree.mkdirp('/d'), 'a.tar');
+    expect(listing(tree)).toEqual(['/d dir 0755 0:0', '/d/.wh.old file 0644 0:0 0', '/d/.wh.x file 0644 0:0 1', '/d/old file 0644 0:0 1']);
   });
 });

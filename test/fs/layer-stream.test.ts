@@ -47,11 +47,20 @@ describe('openLayer', () => {
     expect((await collect(openLayer(layerOf(stored, { uncompressed: plain, digest: '' })))).length).toBe(plain.length);
   });
 
-  it('refuses zstd with LAYER_COMPRESSION', async () => {
-    const zstd = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
-    const err = await failure(collect(openLayer(layerOf(zstd))));
+  it.each([
+    ['zstd', [0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0], /registry support/],
+    ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0, 4, 0xe6, 0xd6], /gzip-compressed or plain tar/],
+    ['bzip2', [0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0x9a], /gzip-compressed or plain tar/],
+  ])('refuses %s with LAYER_COMPRESSION, even when its magic arrives a byte at a time', async (kind, bytes, hint) => {
+    const err = await failure(collect(openLayer(layerOf(new Uint8Array(bytes), { chunk: 1 }))));
     expect(err.code).toBe('LAYER_COMPRESSION');
-    expect(err.hint).toMatch(/registry support/);
+    expect(err.message).toContain(`${kind}-compressed`);
+    expect(err.hint).toMatch(hint);
+  });
+
+  it('reads a plain layer whose first member is named like bzip2 magic ("BZh…") as a tar', async () => {
+    const plain = await makeTar([{ name: 'BZh9-notes.txt', data: 'x' }]);
+    expect(await collect(openLayer(layerOf(plain, { chunk: 3 })))).toEqual(Buffer.from(plain));
   });
 
   it('sniffs gzip even when the first chunk is a single byte', async () => {

@@ -59,6 +59,13 @@ describe('indexTar + tarStore', () => {
     expect(await text(await storeOf(bytes), name)).toBe('gnu');
   });
 
+  it('reads an old tar\'s NUL type flag as the layer reader does: a directory when the name ends in /', async () => {
+    const bytes = Buffer.concat([rawHeader('old/', 0, '\0'), rawHeader('old/f', 3, '\0'), pad(Buffer.from('old'))]);
+    const store = await storeOf(bytes);
+    expect(await store.size('old')).toBeUndefined();
+    expect(await text(store, 'old/f')).toBe('old');
+  });
+
   it('tolerates a tar without its end-of-archive blocks', async () => {
     const whole = await packTar([{ name: 'a', data: 'A' }]);
     const store = await storeOf(whole.subarray(0, 1024));
@@ -67,6 +74,7 @@ describe('indexTar + tarStore', () => {
 
   it.each([
     ['gzip', gzipSync(Buffer.alloc(2048)), 'gunzip'],
+    ['xz', Buffer.concat([Buffer.from('fd377a585a000004e6d6', 'hex'), Buffer.alloc(1024)]), 'unxz'],
     ['not a tar', Buffer.alloc(1024, 7), 'uncompressed tar'],
   ])('refuses %s with ARCHIVE', async (_, bytes, hint) => {
     await expect(storeOf(bytes)).rejects.toMatchObject({ code: 'ARCHIVE', hint: expect.stringContaining(hint) });
