@@ -9,8 +9,8 @@ import type { ImageConfig } from '../image/config.js';
 import { type Platform, formatPlatform } from '../image/platform.js';
 import { loadContext } from './context.js';
 import {
-  type StepContext, applyArg, applyCommand, applyEnv, applyExpose, applyHealthcheck, applyLabel, applyStopSignal,
-  applyUser, applyVolume, expandIn, stepError,
+  type StepContext, applyArg, applyCommand, applyEnv, applyExpose, applyHealthcheck, applyLabel, applyMaintainer, applyShell,
+  applyStopSignal, applyUser, applyVolume, expandIn, located, stepError,
 } from './config.js';
 import { type CopySource, applyCopy } from './copy.js';
 import { type ImageLoader } from './images.js';
@@ -55,10 +55,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const file = opts.dockerfileName;
   const parsed = parseDockerfile(opts.dockerfileText, file);
   const instructions = parsed.instructions.map((raw) => toInstruction(raw, file, parsed.escape));
-  const thePlan = plan(instructions, file, opts.buildArgs, opts.target, platformArgs(opts.platform));
+  const escape = parsed.escape === '`' ? '`' : '\\';
+  const builtins = builtinArgs(opts, instructions);
+  const thePlan = plan(instructions, file, opts.buildArgs, opts.target, builtins, escape);
   warnUnusedArgs(instructions, opts);
   const created = opts.sourceDateEpoch === undefined ? new Date() : new Date(opts.sourceDateEpoch * 1000);
-  const ctx: StepContext = { file, buildArgs: opts.buildArgs, metaArgs: thePlan.metaArgs, epoch: opts.sourceDateEpoch ?? 0 };
+  const ctx: StepContext = { file, escape, buildArgs: opts.buildArgs, metaArgs: thePlan.metaArgs, epoch: opts.sourceDateEpoch ?? 0 };
   const runner = new StageRunner(opts, thePlan, ctx, created.toISOString().replace(/\.\d{3}Z$/, 'Z'));
   const results = new Map<number, StageState>();
   for (const index of thePlan.needed) results.set(index, await runner.run(thePlan.stages[index], results));
@@ -66,16 +68,22 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   return { tree: final.tree, config: finalConfig(final, created) };
 }
 
-/** The automatic platform ARGs BuildKit defines in the global scope. */
-function platformArgs(p: Platform): Map<string, string> {
-  const text = formatPlatform(p);
+/**
+ * The automatic ARGs BuildKit defines in the global scope: the platforms and TARGETSTAGE (the target's
+ * name, or "default"). A --build-arg of the same name replaces the value.
+ */
+function builtinArgs(opts: BuildOptions, instructions: Instruction[]): Map<string, string> {
+  const p: Platform = opts.platform;
   const args = new Map<string, string>();
-  for (const prefix of ['TARGET', 'BUILD']) {
-    args.set(`${prefix}PLATFORM`, text);
+  for (const prefix of ['BUILD', 'TARGET']) {
+    args.set(`${prefix}PLATFORM`, formatPlatform(p));
     args.set(`${prefix}OS`, p.os);
     args.set(`${prefix}ARCH`, p.architecture);
     args.set(`${prefix}VARIANT`, p.variant ?? '');
   }
+  const last = instructions.filter((i) => i.keyword === 'FROM').pop();
+  args.set('TARGETSTAGE', opts.target || (last?.keyword === 'FROM' && last.stage) || 'default');
+  for (const name of args.keys()) if (opts.buildArgs.has(name)) args.set(name, opts.buildArgs.get(name)!);
   return args;
 }
 
@@ -96,54 +104,63 @@ class StageRunner {
   ) {}
 
   async run(stage: Stage, done: Map<number, StageState>): Promise<StageState> {
-    const state = await this.base(stage, done);
-    const triggers = this.onbuildTriggers(state, stage);
-    const steps = [...triggers, ...stage.instructions];
+    const { state, triggers } = await this.base(stage, done);
+    const steps = [...this.onbuildTriggers(triggers, stage), ...stage.instructions];
     for (const [i, ins] of steps.entries()) {
       this.opts.onStep?.({ stage: stage.index, stageCount: this.plan.stages.length, step: i + 1, stepCount: steps.length, text: ins.text });
-      await this.step(state, ins, stage, done);
-      state.history.push(this.historyEntry(ins));
+      const createdBy = await this.step(state, ins, stage, done);
+      if (createdBy !== undefined) state.history.push(this.historyEntry(ins, createdBy));
     }
     return state;
   }
 
-  private async base(stage: Stage, done: Map<number, StageState>): Promise<StageState> {
+  /** The stage's starting state, and the ONBUILD triggers its base recorded (which run first). */
+  private async base(stage: Stage, done: Map<number, StageState>): Promise<{ state: StageState; triggers: string[] }> {
     if (stage.baseStage !== undefined) {
       const parent = done.get(stage.baseStage)!;
-      return newStage(new Tree(cloneNode(parent.tree.root) as DirNode), parent.config);
+      const config = { ...parent.config, history: parent.history };
+      const state = newStage(new Tree(cloneNode(parent.tree.root) as DirNode), config, { parentVars: parent.vars });
+      return { state, triggers: parent.config.config.OnBuild ?? [] };
     }
     const flag = stage.from.flags.platform;
-    const platform = typeof flag === 'string' ? expandWord(flag, this.plan.metaArgs) : undefined;
+    const platform = typeof flag === 'string' ? located(this.ctx, stage.from, () => expandWord(flag, this.plan.metaArgs, { escape: this.ctx.escape })) : undefined;
+    if (platform === '') {
+      throw stepError(this.ctx, stage.from, 'PLATFORM', `empty platform value from expression ${flag}`, String(flag), 'declare the ARG it uses before the first FROM, or pass it with --build-arg');
+    }
     const image = await this.opts.images.load(stage.base, { file: this.ctx.file, line: stage.from.line }, platform);
-    return newStage(new Tree(cloneNode(image.tree.root) as DirNode), image.config);
+    const state = newStage(new Tree(cloneNode(image.tree.root) as DirNode), image.config, { scratch: stage.base === 'scratch' });
+    return { state, triggers: image.config.config?.OnBuild ?? [] };
   }
 
-  /** ONBUILD triggers recorded in the base image run first, then are cleared, as docker does. */
-  private onbuildTriggers(state: StageState, stage: Stage): Instruction[] {
-    const triggers = state.config.config.OnBuild ?? [];
-    state.config.config.OnBuild = null;
-    return triggers.map((text) => {
-      const [keyword, ...rest] = text.trim().split(/\s+/);
-      const raw = { keyword: keyword.toUpperCase(), args: rest.join(' '), heredocs: [], line: stage.from.line, endLine: stage.from.line };
-      return toInstruction(raw, `${this.ctx.file} (ONBUILD of ${stage.base})`, '\\');
+  /** ONBUILD triggers, parsed as Dockerfile lines of their own (as BuildKit does) and located at the FROM. */
+  private onbuildTriggers(triggers: string[], stage: Stage): Instruction[] {
+    const file = `${this.ctx.file} (ONBUILD of ${stage.base})`;
+    return triggers.flatMap((text) => {
+      const parsed = parseDockerfile(text, file);
+      if (parsed.instructions.length !== 1) {
+        throw new WasmboxError('ONBUILD_INVALID', 'an ONBUILD trigger must be a single instruction', { location: { file, line: stage.from.line }, value: text });
+      }
+      return parsed.instructions.map((raw) => toInstruction({ ...raw, line: stage.from.line, endLine: stage.from.line }, file, parsed.escape));
     });
   }
 
-  private async step(state: StageState, ins: Instruction, stage: Stage, done: Map<number, StageState>): Promise<void> {
+  /** Run one instruction; returns what BuildKit writes as its history `created_by`, if it writes any. */
+  private async step(state: StageState, ins: Instruction, stage: Stage, done: Map<number, StageState>): Promise<string | undefined> {
     const ctx = this.ctx;
     switch (ins.keyword) {
       case 'ARG': return applyArg(state, ins, ctx);
       case 'ENV': return applyEnv(state, ins, ctx);
       case 'LABEL': return applyLabel(state, ins, ctx);
       case 'CMD': case 'ENTRYPOINT': return applyCommand(state, ins);
-      case 'SHELL': state.config.config.Shell = ins.argv; return;
+      case 'SHELL': return applyShell(state, ins);
       case 'USER': return applyUser(state, ins, ctx);
       case 'EXPOSE': return applyExpose(state, ins, ctx);
       case 'VOLUME': return applyVolume(state, ins, ctx);
       case 'STOPSIGNAL': return applyStopSignal(state, ins, ctx);
       case 'HEALTHCHECK': return applyHealthcheck(state, ins, ctx);
-      case 'MAINTAINER': state.config.author = expandIn(state, ins.value, ins, ctx); return;
-      case 'ONBUILD': state.config.config.OnBuild = [...(state.config.config.OnBuild ?? []), ins.trigger]; return;
+      case 'MAINTAINER': return applyMaintainer(state, ins);
+      // BuildKit records an ONBUILD in the config only, with no history entry.
+      case 'ONBUILD': state.config.config.OnBuild = [...(state.config.config.OnBuild ?? []), ins.trigger]; return undefined;
       case 'WORKDIR': return this.workdir(state, ins);
       case 'COPY': case 'ADD': return applyCopy(state, ins, await this.copySource(state, ins, stage, done), ctx);
       case 'RUN':
@@ -154,9 +171,11 @@ class StageRunner {
     }
   }
 
-  private workdir(state: StageState, ins: InstructionOf<'WORKDIR'>): void {
+  private workdir(state: StageState, ins: InstructionOf<'WORKDIR'>): string {
     const path = posix.resolve(state.config.config.WorkingDir || '/', expandIn(state, ins.value, ins, this.ctx));
     state.config.config.WorkingDir = path;
+    // WORKDIR / changes no files, so BuildKit makes no directory (and no layer) for it.
+    if (path === '/') return 'WORKDIR /';
     let owner = { uid: 0, gid: 0 };
     try {
       if (state.config.config.User) owner = resolveOwner(state.tree, state.config.config.User);
@@ -168,6 +187,7 @@ class StageRunner {
     } catch (err) {
       throw err instanceof WasmboxError ? err.at({ file: this.ctx.file, line: ins.line }, 'WORKDIR') : err;
     }
+    return `WORKDIR ${path}`;
   }
 
   private async copySource(state: StageState, ins: InstructionOf<'COPY' | 'ADD'>, stage: Stage, done: Map<number, StageState>): Promise<CopySource> {
@@ -175,7 +195,8 @@ class StageRunner {
       this.context ??= loadContext(this.opts.contextDir, { dockerfilePath: this.opts.dockerfilePath });
       return { tree: await this.context, name: 'the build context', isContext: true };
     }
-    const ref = expandIn(state, ins.flags.from, ins, { ...this.ctx, buildArgs: this.plan.metaArgs });
+    // The plan has checked --from holds no variables: BuildKit does not expand it.
+    const ref = ins.flags.from;
     const byName = new Map(this.plan.stages.filter((s) => s.name).map((s) => [s.name!, s.index]));
     const index = stageRef(ref, byName);
     if (index !== undefined) {
@@ -187,20 +208,28 @@ class StageRunner {
     return { tree: image.tree, name: `image ${ref}`, isContext: false };
   }
 
-  private historyEntry(ins: Instruction) {
-    const layer = ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'RUN' || ins.keyword === 'WORKDIR';
-    const createdBy = layer ? `${ins.text} # buildkit` : ins.text;
-    return { created: this.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) };
+  /** A history entry as BuildKit writes it: file operations make a layer; COPY/ADD/RUN get a ` # buildkit` mark. */
+  private historyEntry(ins: Instruction, createdBy: string) {
+    const marked = ins.keyword === 'COPY' || ins.keyword === 'ADD' || ins.keyword === 'RUN';
+    const layer = marked || (ins.keyword === 'WORKDIR' && createdBy !== 'WORKDIR /');
+    return {
+      created: this.created, created_by: marked ? `${createdBy} # buildkit` : createdBy, comment: 'buildkit.dockerfile.v0',
+      ...(layer ? {} : { empty_layer: true }),
+    };
   }
 }
 
-/** The box's config: fixed key order, so identical builds serialise identically. */
+/**
+ * The box's config: fixed key order, and map keys sorted as Go's encoding/json writes them, so identical
+ * builds serialise identically (and like docker's).
+ */
 function finalConfig(state: StageState, created: Date): ImageConfig {
   const c = state.config;
   const cc = c.config;
   const config = {
-    User: cc.User, ExposedPorts: cc.ExposedPorts, Env: cc.Env, Entrypoint: cc.Entrypoint ?? undefined, Cmd: cc.Cmd ?? undefined,
-    Volumes: cc.Volumes, WorkingDir: cc.WorkingDir, Labels: cc.Labels, StopSignal: cc.StopSignal, Healthcheck: cc.Healthcheck,
+    User: cc.User, ExposedPorts: sorted(cc.ExposedPorts), Env: cc.Env, Entrypoint: cc.Entrypoint ?? undefined, Cmd: cc.Cmd ?? undefined,
+    Volumes: sorted(cc.Volumes), WorkingDir: cc.WorkingDir, Labels: sorted(cc.Labels), StopSignal: cc.StopSignal, ArgsEscaped: cc.ArgsEscaped,
+    Healthcheck: cc.Healthcheck,
     Shell: cc.Shell, OnBuild: cc.OnBuild?.length ? cc.OnBuild : undefined,
   };
   return JSON.parse(JSON.stringify({
@@ -211,6 +240,12 @@ function finalConfig(state: StageState, created: Date): ImageConfig {
     variant: c.variant,
     config,
     rootfs: { type: 'layers', diff_ids: [] as string[] },
-    history: state.history,
+    history: state.history.length ? state.history : undefined,
   }));
+}
+
+function sorted<T>(map: Record<string, T> | undefined): Record<string, T> | undefined {
+  if (!map) return undefined;
+  const keys = Object.keys(map).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return Object.fromEntries(keys.map((k) => [k, map[k]]));
 }

@@ -5,26 +5,42 @@ import { Tree } from '../fs/tree.js';
 export interface StageState {
   tree: Tree;
   config: ImageConfig;
-  /** ARGs declared in this stage so far, with their values. */
-  args: Map<string, string>;
+  /**
+   * The variables words expand against, in BuildKit's model: one ordered environment that starts
+   * with the base's Env and that ENV and every ARG with a value write to, so the later one wins.
+   */
+  vars: Map<string, string>;
   /** Whether CMD was set in this stage (so a later ENTRYPOINT keeps it). */
   cmdSet: boolean;
   history: HistoryEntry[];
+}
+
+/** How a stage starts: from an image (scratch gets WorkingDir "/"), or from an earlier stage's variables. */
+export interface StageBase {
+  scratch?: boolean;
+  /** The variables of the stage this one is built `FROM`: BuildKit carries its ARGs over. */
+  parentVars?: Map<string, string>;
 }
 
 /** The shell docker uses for shell-form commands when SHELL was never set. */
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 /** A new stage state on top of a base image's filesystem and config (copied, never shared). */
-export function newStage(tree: Tree, base: ImageConfig): StageState {
+export function newStage(tree: Tree, base: ImageConfig, from: StageBase = {}): StageState {
   const config: ImageConfig = structuredClone(base);
   config.config ??= {};
+  // ONBUILD triggers never carry over: the new stage runs them (or drops them) itself.
+  config.config.OnBuild = null;
   const env = config.config.Env ?? [];
-  // BuildKit gives every image without a PATH the default one.
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
+  // BuildKit makes sure PATH is always set, appending the default when the base has none.
+  if (!env.some((e) => e.startsWith('PATH='))) env.push(`PATH=${DEFAULT_PATH}`);
   config.config.Env = env;
-  if (!config.config.WorkingDir) config.config.WorkingDir = '/';
-  return { tree, config, args: new Map(), cmdSet: false, history: [...(base.history ?? [])] };
+  if (from.scratch) config.config.WorkingDir = '/';
+  const state: StageState = { tree, config, vars: new Map(from.parentVars), cmdSet: false, history: [...(base.history ?? [])] };
+  // The image's Env is applied over the inherited variables, so an ARG that shadowed an ENV in the
+  // parent stage is shadowed again in the child.
+  for (const [k, v] of envMap(state)) state.vars.set(k, v);
+  return state;
 }
 
 /** The ENV of a stage as a map, in declaration order. */
@@ -38,7 +54,7 @@ export function envMap(state: StageState): Map<string, string> {
   return env;
 }
 
-/** Set (or replace, keeping its position) one ENV variable. */
+/** Set (or replace, keeping its position) one ENV variable; it is also in scope from now on. */
 export function setEnv(state: StageState, name: string, value: string): void {
   const env = state.config.config.Env ?? [];
   const entry = `${name}=${value}`;
@@ -46,13 +62,12 @@ export function setEnv(state: StageState, name: string, value: string): void {
   if (at >= 0) env[at] = entry;
   else env.push(entry);
   state.config.config.Env = env;
+  state.vars.set(name, value);
 }
 
-/** The variables an instruction's words expand against: ARGs, overridden by ENV (ENV wins, as in BuildKit). */
+/** The variables an instruction's words expand against (a copy). */
 export function scope(state: StageState): Map<string, string> {
-  const vars = new Map(state.args);
-  for (const [k, v] of envMap(state)) vars.set(k, v);
-  return vars;
+  return new Map(state.vars);
 }
 
 /** The shell that runs shell-form commands in this stage. */

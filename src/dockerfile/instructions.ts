@@ -1,6 +1,6 @@
 import { suggest } from '../errors.js';
 import type { Heredoc, RawInstruction } from './parse.js';
-import { type At, type FlagSpec, type FlagValues, checkFlags, extractFlags, parseError, parseJsonArray, parseNameValues, splitWords } from './words.js';
+import { type At, type FlagSpec, type FlagValues, checkFlags, extractFlags, parseError, parseJsonArray, parseNameValues, splitBlanks, splitWords } from './words.js';
 
 /** A command as written: exec form (JSON array) or shell form (text run by the stage's SHELL). */
 export type Command = { form: 'exec'; argv: string[] } | { form: 'shell'; text: string };
@@ -65,16 +65,16 @@ const PARSERS: Record<string, Parser> = {
   LABEL: (args, _raw, at, escape) => ({ pairs: parseNameValues(args, escape, at, false) }),
   COPY: parseCopy,
   ADD: parseCopy,
-  RUN: (args, raw) => ({ command: parseCommand(args), heredocs: raw.heredocs }),
-  CMD: (args) => ({ command: parseCommand(args) }),
-  ENTRYPOINT: (args) => ({ command: parseCommand(args) }),
+  RUN: (args, raw, at) => ({ command: parseCommand(args, at), heredocs: raw.heredocs }),
+  CMD: (args, _raw, at) => ({ command: parseCommand(args, at) }),
+  ENTRYPOINT: (args, _raw, at) => ({ command: parseCommand(args, at) }),
   SHELL: parseShell,
   WORKDIR: single,
   USER: single,
   STOPSIGNAL: single,
   MAINTAINER: single,
   EXPOSE: list,
-  VOLUME: (args, raw, at, escape) => ({ values: parseJsonArray(args) ?? list(args, raw, at, escape).values }),
+  VOLUME: (args, _raw, at) => ({ values: parseJsonArray(args, at) ?? splitBlanks(args) }),
   HEALTHCHECK: parseHealthcheck,
   ONBUILD: parseOnbuild,
 };
@@ -100,13 +100,13 @@ export function toInstruction(raw: RawInstruction, file: string, escape: string)
 }
 
 /** A command in exec form when it is a JSON array of strings, else in shell form. */
-export function parseCommand(args: string): Command {
-  const argv = parseJsonArray(args);
+export function parseCommand(args: string, at?: At): Command {
+  const argv = parseJsonArray(args, at);
   return argv ? { form: 'exec', argv } : { form: 'shell', text: args.trim() };
 }
 
-function parseFrom(args: string, _raw: RawInstruction, at: At, escape: string) {
-  const words = splitWords(args, escape);
+function parseFrom(args: string, _raw: RawInstruction, at: At) {
+  const words = splitBlanks(args);
   if (words.length === 2 || words.length > 3 || (words.length === 3 && words[1].toUpperCase() !== 'AS')) {
     parseError(at, 'FROM takes an image and optionally "AS name"', args, 'write FROM image [AS name]');
   }
@@ -117,16 +117,21 @@ function parseFrom(args: string, _raw: RawInstruction, at: At, escape: string) {
   return { image: words[0], stage };
 }
 
-function parseCopy(args: string, raw: RawInstruction, at: At, escape: string) {
-  const words = parseJsonArray(args) ?? splitWords(args, escape);
+function parseCopy(args: string, raw: RawInstruction, at: At) {
+  // Like BuildKit, the shell form splits on blanks only: a path with spaces needs the JSON form.
+  const words = parseJsonArray(args, at) ?? splitBlanks(args);
   if (words.length < 2) {
     parseError(at, `${at.keyword} needs at least one source and a destination`, args, `write ${at.keyword} <src>... <dest>`);
   }
-  return { sources: words.slice(0, -1), dest: words[words.length - 1], heredocs: raw.heredocs };
+  const dest = words[words.length - 1];
+  if (/^\d*<<-?\s*[^<]+$/.test(dest) && raw.heredocs.length > 0) {
+    parseError(at, `${at.keyword} cannot accept a heredoc as a destination`, dest, `write ${at.keyword} <<EOF /path/to/file`);
+  }
+  return { sources: words.slice(0, -1), dest, heredocs: raw.heredocs };
 }
 
 function parseShell(args: string, _raw: RawInstruction, at: At) {
-  const argv = parseJsonArray(args);
+  const argv = parseJsonArray(args, at);
   if (!argv || argv.length === 0) parseError(at, 'SHELL requires the arguments in JSON form', args, 'write SHELL ["/bin/sh", "-c"]');
   return { argv };
 }
@@ -135,8 +140,8 @@ function single(args: string) {
   return { value: args.trim() };
 }
 
-function list(args: string, _raw: RawInstruction, _at: At, escape: string) {
-  return { values: splitWords(args, escape) };
+function list(args: string) {
+  return { values: splitBlanks(args) };
 }
 
 function parseHealthcheck(args: string, _raw: RawInstruction, at: At, escape: string) {
@@ -148,7 +153,7 @@ function parseHealthcheck(args: string, _raw: RawInstruction, at: At, escape: st
   if (first.toUpperCase() !== 'CMD') parseError(at, 'HEALTHCHECK needs CMD or NONE', first, 'write HEALTHCHECK [options] CMD command');
   const rest = args.trim().slice(3).trim();
   if (rest === '') parseError(at, 'HEALTHCHECK CMD needs a command', args);
-  return { command: parseCommand(rest) };
+  return { command: parseCommand(rest, at) };
 }
 
 function parseOnbuild(args: string, raw: RawInstruction, at: At, escape: string) {
@@ -157,8 +162,9 @@ function parseOnbuild(args: string, raw: RawInstruction, at: At, escape: string)
   if (keyword === 'ONBUILD' || keyword === 'FROM' || keyword === 'MAINTAINER') {
     parseError(at, `${keyword} is not allowed as an ONBUILD trigger`, word);
   }
-  const trigger = args.trim();
-  const innerArgs = trigger.slice(word.length).trim();
+  const innerArgs = args.trim().slice(word.length).trim();
   const inner = toInstruction({ ...raw, keyword, args: innerArgs }, at.file, escape);
-  return { trigger: `${keyword} ${innerArgs}`, inner };
+  // BuildKit records the trigger as written (keyword case kept), heredoc bodies and terminators appended.
+  const docs = raw.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+  return { trigger: args.trim() + docs, inner };
 }

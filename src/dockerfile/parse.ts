@@ -1,5 +1,9 @@
-import { DockerfileParser } from 'dockerfile-ast';
+// Dockerfile text → raw instructions, line by line the way BuildKit's parser.Parse reads it: directives
+// only at the very top, comment and blank lines dropped inside continuations, an escaped escape at the
+// end of a line not continuing it, heredoc bodies read after the whole logical line. (dockerfile-ast,
+// which this used to wrap, disagrees with BuildKit on some of these, and they change what a file means.)
 import { WasmboxError } from '../errors.js';
+import { splitWords } from './words.js';
 
 /** A here-document attached to an instruction (`<<EOF`, `<<-EOF`, `<<"EOF"`). */
 export interface Heredoc {
@@ -29,106 +33,154 @@ export interface ParsedDockerfile {
   instructions: RawInstruction[];
 }
 
-const HEREDOC_WORD = /^<<(-?)\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_.-]+))/;
+/** A heredoc word, as BuildKit's reHeredoc: optional fd digits, `<<`, optional `-`, then the name (quotes allowed). */
+const HEREDOC_WORD = /^(\d*)<<(-?)([^<]+)$/;
 const HEREDOC_KEYWORDS = new Set(['RUN', 'COPY', 'ADD']);
+/** A parser directive line (BuildKit's directiveRegexp, after the `#`). */
+const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+const DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 
-/**
- * Parse Dockerfile text. dockerfile-ast finds directives, instruction boundaries and heredoc ranges;
- * we join continuation lines ourselves because BuildKit drops comment and blank lines inside them.
- */
+/** Parse Dockerfile text (a byte order mark and CRLF line ends are accepted). */
 export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDockerfile {
-  const source = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
-  const ast = DockerfileParser.parse(source);
-  const escape = ast.getEscapeCharacter();
-  let syntax: string | undefined;
-  for (const d of ast.getDirectives()) {
-    const name = d.getName().toLowerCase();
-    const value = d.getValue();
-    if (name === 'escape' && value !== '\\' && value !== '`') {
-      throw new WasmboxError('DIRECTIVE', `invalid escape directive: the escape token must be \\ or \``, {
-        location: { file, line: d.getRange().start.line + 1 },
-        instruction: '# escape',
-        value,
-        hint: 'write "# escape=\\" or "# escape=`" on the first line',
-      });
-    }
-    if (name === 'syntax') syntax = value;
+  // Split on \n only: a heredoc body keeps its \r, as BuildKit's keeps the line ends it read.
+  const source = text.replace(/^\uFEFF/, '');
+  const lines = source.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const directives = readDirectives(lines, file);
+  const escape = directives.get('escape') ?? '\\';
+  const reader = new LineReader(lines, escape, source.endsWith('\n'));
+  const instructions: RawInstruction[] = [];
+  for (let logical = reader.next(); logical; logical = reader.next()) {
+    const [word, args] = splitFirst(logical.text);
+    const keyword = word.toUpperCase();
+    const at = { file, line: logical.line, keyword };
+    const heredocs = mayHaveHeredocs(keyword, args) ? readHeredocs(args, reader, at) : [];
+    instructions.push({ keyword, args, heredocs, line: logical.line, endLine: reader.lineNumber });
   }
-  const instructions = ast.getInstructions().map((ins): RawInstruction => {
-    const keyword = ins.getKeyword().toUpperCase();
-    const range = ins.getRange();
-    // The whole text minus the keyword: getRawArgumentsContent() would drop COPY/RUN flags.
-    const raw = ins.getTextContent().replace(/^\s*\S+[ \t]?/, '');
-    const { header, rest } = joinContinuations(raw, escape);
-    const heredocs = HEREDOC_KEYWORDS.has(keyword) ? readHeredocs(header, rest, { file, line: range.start.line + 1, keyword }) : [];
-    return { keyword, args: header.trim(), heredocs, line: range.start.line + 1, endLine: range.end.line + 1 };
-  });
-  return { file, escape, syntax, instructions };
+  return { file, escape, syntax: directives.get('syntax'), instructions };
+}
+
+/** Reads logical lines (continuations joined) and raw heredoc lines, counting 1-based line numbers. */
+class LineReader {
+  /** The number of the last line read. */
+  lineNumber = 0;
+
+  constructor(private readonly lines: string[], private readonly escape: string, private readonly finalNewline: boolean) {}
+
+  /** The next logical line and the line it starts on, or undefined at the end. */
+  next(): { text: string; line: number } | undefined {
+    while (this.lineNumber < this.lines.length) {
+      const first = this.raw().trimStart();
+      if (isComment(first)) continue;
+      const line = this.lineNumber;
+      let { text, more } = this.trimContinuation(first);
+      if (!more && text === '') continue;
+      while (more && this.lineNumber < this.lines.length) {
+        const next = this.raw();
+        // BuildKit drops comment lines and blank lines inside a continuation.
+        if (isComment(next) || next.trim() === '') continue;
+        const part = this.trimContinuation(next);
+        text += part.text;
+        more = part.more;
+      }
+      return { text: text.trim(), line };
+    }
+    return undefined;
+  }
+
+  /** The next physical line without its line end, or undefined at the end. */
+  raw(): string {
+    return this.rawWithEnd()?.replace(/[\r\n]+$/, '') ?? '';
+  }
+
+  /** The next physical line with its line end (`\n` or `\r\n`) unless it is the last one. */
+  rawWithEnd(): string | undefined {
+    if (this.lineNumber >= this.lines.length) return undefined;
+    const line = this.lines[this.lineNumber++];
+    return this.lineNumber < this.lines.length || this.finalNewline ? `${line}\n` : line;
+  }
+
+  /** A line ending in the escape token (after blanks) continues, unless that token is itself escaped. */
+  private trimContinuation(line: string): { text: string; more: boolean } {
+    const trimmed = line.replace(/[ \t]+$/, '');
+    const e = this.escape;
+    if (trimmed === e || (trimmed.endsWith(e) && !trimmed.endsWith(e + e))) return { text: trimmed.slice(0, -1), more: true };
+    return { text: line, more: false };
+  }
+}
+
+function isComment(line: string): boolean {
+  return line.trimStart().startsWith('#');
 }
 
 /**
- * Join an instruction's physical lines: a line ending in the escape token continues on the next one;
- * comment lines and blank lines inside a continuation are dropped, as BuildKit does.
- * Returns the logical header line and the lines after it (heredoc bodies).
+ * The parser directives, read like BuildKit's DirectiveParser: only from the leading `# key=value`
+ * lines; the first line that is not one (a blank line, a comment, an unknown key) ends them.
  */
-export function joinContinuations(raw: string, escape: string): { header: string; rest: string[] } {
-  const lines = raw.split('\n');
-  let header = '';
-  let i = 0;
-  for (; i < lines.length; i++) {
-    const line = lines[i];
-    if (i > 0 && (line.trim() === '' || line.trimStart().startsWith('#'))) continue;
-    const trimmed = line.replace(/[ \t]+$/, '');
-    if (trimmed.endsWith(escape)) {
-      header += trimmed.slice(0, -1);
-      continue;
+function readDirectives(lines: string[], file: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const [i, line] of lines.entries()) {
+    const m = DIRECTIVE.exec(line.replace(/\r$/, '').trimStart());
+    const name = m?.[1].toLowerCase();
+    if (!m || !name || !DIRECTIVES.has(name)) break;
+    const at = { location: { file, line: i + 1 }, instruction: `# ${name}`, value: m[2] };
+    if (found.has(name)) throw new WasmboxError('DIRECTIVE', `only one ${name} parser directive can be used`, { ...at, hint: `remove the second "# ${name}=" line` });
+    if (name === 'escape' && m[2] !== '\\' && m[2] !== '`') {
+      throw new WasmboxError('DIRECTIVE', 'invalid escape directive: the escape token must be \\ or `', { ...at, hint: 'write "# escape=\\" or "# escape=`" on the first line' });
     }
-    header += line;
-    i++;
-    break;
+    found.set(name, m[2]);
   }
-  return { header, rest: lines.slice(i) };
+  return found;
 }
 
-function readHeredocs(header: string, rest: string[], at: { file: string; line: number; keyword: string }): Heredoc[] {
-  const specs = heredocSpecs(header);
-  const docs: Heredoc[] = [];
-  let cursor = 0;
-  for (const spec of specs) {
-    const body: string[] = [];
-    let closed = false;
-    for (; cursor < rest.length; cursor++) {
-      const line = spec.chomp ? rest[cursor].replace(/^\t+/, '') : rest[cursor];
-      if (line === spec.name) {
-        closed = true;
-        cursor++;
-        break;
-      }
-      body.push(line);
-    }
-    if (!closed) {
-      throw new WasmboxError('HEREDOC', `unterminated heredoc: no line "${spec.name}" ends it`, {
-        location: { file: at.file, line: at.line },
-        instruction: at.keyword,
-        value: `<<${spec.name}`,
-        hint: `end the heredoc with a line containing only ${spec.name}`,
-      });
-    }
-    docs.push({ name: spec.name, expand: spec.expand, content: body.length ? body.join('\n') + '\n' : '' });
+/** Whether an instruction can carry heredocs: RUN, COPY, ADD (also under ONBUILD), unless in JSON form. */
+function mayHaveHeredocs(keyword: string, args: string): boolean {
+  let body = args;
+  if (keyword === 'ONBUILD') [keyword, body] = splitFirst(body);
+  if (!HEREDOC_KEYWORDS.has(keyword.toUpperCase()) || !body.includes('<<')) return false;
+  try {
+    return !Array.isArray(JSON.parse(body.replace(/^(?:--\S+\s+)*/, '')));
+  } catch {
+    return true;
   }
-  return docs;
 }
 
-/** The heredoc markers (`<<EOF`, `<<-'EOF'`) among the words of an instruction's first line. */
+function splitFirst(text: string): [string, string] {
+  const m = /^(\S+)\s*([\s\S]*)$/.exec(text.trim());
+  return m ? [m[1], m[2]] : ['', ''];
+}
+
+/** Read the body of each heredoc named on the line, in order, from the lines after it. */
+function readHeredocs(header: string, reader: LineReader, at: { file: string; line: number; keyword: string }): Heredoc[] {
+  return heredocSpecs(header).map((spec) => {
+    let content = '';
+    for (let line = reader.rawWithEnd(); line !== undefined; line = reader.rawWithEnd()) {
+      const bare = line.replace(/[\r\n]+$/, '');
+      if ((spec.chomp ? bare.replace(/^\t+/, '') : bare) === spec.name) return { name: spec.name, expand: spec.expand, content };
+      // `<<-` strips leading tabs from the body too (BuildKit's ChompHeredocContent).
+      content += spec.chomp ? line.replace(/^\t+/, '') : line;
+    }
+    throw new WasmboxError('HEREDOC', `unterminated heredoc: no line "${spec.name}" ends it`, {
+      location: { file: at.file, line: at.line },
+      instruction: at.keyword,
+      value: `<<${spec.name}`,
+      hint: `end the heredoc with a line containing only ${spec.name}`,
+    });
+  });
+}
+
+/**
+ * The heredoc markers (`<<EOF`, `<<-'EOF'`, `2<<EOF`) among the words of an instruction's first line, as
+ * BuildKit finds them: a whole word must be a marker; quoting any part of the name turns expansion off.
+ */
 export function heredocSpecs(header: string): { name: string; chomp: boolean; expand: boolean; word: string }[] {
   const specs = [];
-  for (const word of header.split(/\s+/)) {
-    const at = word.indexOf('<<');
-    if (at < 0) continue;
-    const m = HEREDOC_WORD.exec(word.slice(at));
+  for (const word of splitWords(header, '\\')) {
+    const m = HEREDOC_WORD.exec(word);
     if (!m) continue;
-    const name = m[2] ?? m[3] ?? m[4];
-    specs.push({ name, chomp: m[1] === '-', expand: m[2] === undefined && m[3] === undefined, word: m[0] });
+    const name = m[3].replace(/\\(.)/g, '$1').replace(/["']/g, '');
+    if (name === '' || /\s/.test(name)) continue;
+    specs.push({ name, chomp: m[2] === '-', expand: !/["']/.test(m[3]), word });
   }
   return specs;
 }

@@ -30,7 +30,9 @@ export interface Plan {
 }
 
 /** Plan a build: split stages, resolve `FROM <stage>` and `--from` references, pick the target, keep what it needs. */
-export function plan(instructions: Instruction[], file: string, buildArgs: Map<string, string>, target?: string, builtins = new Map<string, string>()): Plan {
+export function plan(
+  instructions: Instruction[], file: string, buildArgs: Map<string, string>, target?: string, builtins = new Map<string, string>(), escape: Escape = '\\',
+): Plan {
   const globalArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   for (const ins of instructions) {
@@ -48,20 +50,20 @@ export function plan(instructions: Instruction[], file: string, buildArgs: Map<s
   if (stages.length === 0) {
     throw new WasmboxError('NO_FROM', 'the Dockerfile has no FROM instruction', { location: { file }, hint: 'add a line such as FROM scratch' });
   }
-  const metaArgs = resolveMetaArgs(globalArgs, buildArgs, file, builtins);
+  const metaArgs = resolveMetaArgs(globalArgs, buildArgs, file, builtins, escape);
   const byName = indexNames(stages, file);
-  for (const stage of stages) linkStage(stage, byName, metaArgs, file);
+  for (const stage of stages) linkStage(stage, byName, metaArgs, file, escape, stages.length);
   const targetIndex = pickTarget(stages, byName, target);
   return { globalArgs, metaArgs, stages, target: targetIndex, needed: neededStages(stages, targetIndex) };
 }
 
-function resolveMetaArgs(globalArgs: ArgInstruction[], buildArgs: Map<string, string>, file: string, builtins: Map<string, string>): Map<string, string> {
+function resolveMetaArgs(globalArgs: ArgInstruction[], buildArgs: Map<string, string>, file: string, builtins: Map<string, string>, escape: Escape): Map<string, string> {
   const meta = new Map(builtins);
   for (const ins of globalArgs) {
     for (const { name, value } of ins.pairs) {
       const given = buildArgs.get(name);
       if (given !== undefined) meta.set(name, given);
-      else if (value !== undefined) meta.set(name, expandAt(value, meta, file, ins));
+      else if (value !== undefined) meta.set(name, expandAt(value, meta, file, ins, escape));
     }
   }
   return meta;
@@ -79,10 +81,11 @@ function indexNames(stages: Stage[], file: string): Map<string, number> {
   return byName;
 }
 
-function linkStage(stage: Stage, byName: Map<string, number>, metaArgs: Map<string, string>, file: string): void {
-  stage.base = expandAt(stage.from.image, metaArgs, file, stage.from);
+function linkStage(stage: Stage, byName: Map<string, number>, metaArgs: Map<string, string>, file: string, escape: Escape, count: number): void {
+  stage.base = expandAt(stage.from.image, metaArgs, file, stage.from, escape);
   if (stage.base === '') throw locate(file, stage.from, 'FROM_EMPTY', 'FROM names no image after expanding its variables', stage.from.image, 'set the ARG it uses with --build-arg');
-  const baseStage = byName.get(stage.base.toLowerCase());
+  // BuildKit matches FROM against stage names exactly (names are stored lower-cased).
+  const baseStage = byName.get(stage.base);
   if (baseStage !== undefined) {
     if (baseStage >= stage.index) {
       throw locate(file, stage.from, 'STAGE_CYCLE', `stage "${stage.base}" is not defined before this FROM`, stage.base, 'a stage can only build on stages above it');
@@ -92,9 +95,16 @@ function linkStage(stage: Stage, byName: Map<string, number>, metaArgs: Map<stri
   }
   for (const ins of stage.instructions) {
     if (ins.keyword !== 'COPY' || typeof ins.flags.from !== 'string') continue;
-    const ref = expandAt(ins.flags.from, metaArgs, file, ins);
+    const ref = ins.flags.from;
+    if (expandAt(ref, new Map(), file, ins, escape) !== ref) {
+      throw locate(file, ins, 'FROM_VARIABLE', 'variable expansion is not supported for --from', `--from=${ref}`,
+        'define a stage with FROM using a global ARG (ARG IMG=...; FROM $IMG AS src) and COPY --from=src');
+    }
     const dep = stageRef(ref, byName);
     if (dep === undefined) continue; // an image reference, opened when the COPY runs
+    if (dep >= count) {
+      throw locate(file, ins, 'STAGE_UNKNOWN', `invalid stage index ${ref}`, `--from=${ref}`, 'stages are numbered from 0 in the order of their FROM lines');
+    }
     if (dep >= stage.index) {
       const what = dep === stage.index ? 'the stage itself' : 'a later stage';
       throw locate(file, ins, 'STAGE_CYCLE', `COPY --from=${ref} refers to ${what}`, `--from=${ref}`, 'COPY --from can only name stages defined above it');
@@ -132,9 +142,11 @@ function neededStages(stages: Stage[], target: number): number[] {
   return [...needed].sort((a, b) => a - b);
 }
 
-function expandAt(word: string, vars: Map<string, string>, file: string, ins: Instruction): string {
+type Escape = '\\' | '`';
+
+function expandAt(word: string, vars: Map<string, string>, file: string, ins: Instruction, escape: Escape): string {
   try {
-    return expandWord(word, vars);
+    return expandWord(word, vars, { escape });
   } catch (err) {
     if (err instanceof WasmboxError) throw err.at({ file, line: ins.line }, ins.keyword);
     throw err;

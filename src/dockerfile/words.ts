@@ -117,17 +117,28 @@ function near(a: string, b: string): boolean {
   return same >= Math.max(a.length, b.length) - 2;
 }
 
-/** The exec form of a command: a JSON array of strings, or undefined when the text is not one. */
-export function parseJsonArray(text: string): string[] | undefined {
+/**
+ * The exec form of a command: a JSON array of strings, or undefined when the text is not JSON (BuildKit
+ * then takes it as shell form). A JSON array holding anything but strings is an error, as in BuildKit.
+ */
+export function parseJsonArray(text: string, at?: At): string[] | undefined {
   const t = text.trim();
   if (!t.startsWith('[')) return undefined;
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(t);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+    v = JSON.parse(t);
   } catch {
-    // Not JSON: BuildKit then takes the text as shell form.
+    return undefined;
   }
+  if (!Array.isArray(v)) return undefined;
+  if (v.every((x) => typeof x === 'string')) return v;
+  if (at) parseError(at, 'when using JSON array syntax, arrays must be comprised of strings only', t, 'quote every element, e.g. ["sleep", "10"]');
   return undefined;
+}
+
+/** Split on runs of blanks only, keeping quotes inside words (BuildKit's parseStringsWhitespaceDelimited, used by FROM, COPY, ADD, EXPOSE, VOLUME). */
+export function splitBlanks(text: string): string[] {
+  return text.trim().split(/[\t\v\f\r ]+/).filter((w) => w !== '');
 }
 
 /** `name=value` pairs (ENV, LABEL, ARG); the legacy `NAME value` form when the first word has no `=`. */
