@@ -78,8 +78,8 @@ export function didYouMean(input: string, candidates: Iterable<string>): string 
       bestDistance = d;
     }
   }
-  const limit = Math.max(1, Math.floor(input.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  // BuildKit suggests within an edit distance of two; never for a word that short.
+  return bestDistance <= 2 && bestDistance < input.length ? best : undefined;
 }
 
 /** A hint sentence suggesting the closest candidate, or undefined. */

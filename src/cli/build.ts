@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { WasmboxError } from '../errors.js';
@@ -23,8 +23,10 @@ export interface BuildFlags {
 
 /** `wasmbox build`: read the Dockerfile, evaluate it, and write the box atomically. */
 export async function runBuild(flags: BuildFlags): Promise<void> {
-  const contextDir = resolve(flags.context);
+  const contextDir = await checkContext(flags.context);
   const dockerfile = await readDockerfile(flags.file, contextDir);
+  const buildArgs = parseBuildArgs(flags.buildArgs);
+  const contexts = parseContexts(flags.buildContexts);
   const platform = flags.platform === undefined ? DEFAULT_PLATFORM : parsePlatform(flags.platform);
   const outDir = resolve(flags.output);
   const sourceDateEpoch = readEpoch();
@@ -32,7 +34,7 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
     const images = imageLoader({
       baseDir: process.cwd(),
       platform,
-      contexts: parseContexts(flags.buildContexts),
+      contexts,
       log: report.log,
       onLayer: (ref, index, count) => report.step(`reading ${ref}: layer ${count - index}/${count}`),
     });
@@ -41,7 +43,7 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
       dockerfileText: dockerfile.text,
       dockerfileName: dockerfile.name,
       dockerfilePath: dockerfile.path,
-      buildArgs: parseBuildArgs(flags.buildArgs),
+      buildArgs,
       target: flags.target,
       platform,
       images,
@@ -59,6 +61,20 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
   }
   const mb = (manifest.rootfs.fileBytes / 1e6).toFixed(1);
   process.stdout.write(`box written to ${flags.output}: ${manifest.rootfs.entries} paths, ${mb} MB of files, config ${manifest.config.digest}\n`);
+}
+
+/** The context directory, which must exist even when nothing is copied from it (docker refuses too). */
+async function checkContext(context: string): Promise<string> {
+  const dir = resolve(context);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new WasmboxError('CONTEXT', `the build context ${dir} ${st ? 'is not a directory' : 'does not exist'}`, {
+      instruction: 'CONTEXT',
+      value: context,
+      hint: 'pass the directory holding your files, e.g. wasmbox build -o out .',
+    });
+  }
+  return dir;
 }
 
 async function readDockerfile(file: string | undefined, contextDir: string): Promise<{ text: string; name: string; path?: string }> {

@@ -12,7 +12,7 @@ export interface Reporter {
  */
 export async function withProgress<T>(title: string, quiet: boolean, work: (report: Reporter) => Promise<T>): Promise<T> {
   if (quiet) return work({ step() {}, log() {} });
-  const { Listr } = await import('listr2');
+  const { Listr, ListrLogger } = await import('listr2');
   let result: T | undefined;
   const task: ListrTask = {
     title,
@@ -29,10 +29,13 @@ export async function withProgress<T>(title: string, quiet: boolean, work: (repo
     rendererOptions: { persistentOutput: false, outputBar: 1 },
   };
   const tty = Boolean(process.stderr.isTTY);
+  // Off a terminal, progress lines (failure marks included) go to stdout, so stderr holds only the error.
+  const plain = { logger: new ListrLogger({ useIcons: true, toStderr: [] }) };
   const list = new Listr([task], {
     renderer: tty ? 'default' : 'simple',
     fallbackRenderer: 'simple',
-    rendererOptions: { collapseErrors: true, showErrorMessage: false },
+    rendererOptions: tty ? { collapseErrors: true, showErrorMessage: false } : plain,
+    fallbackRendererOptions: plain,
     exitOnError: true,
     registerSignalListeners: false,
   } as never);

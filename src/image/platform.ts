@@ -23,10 +23,13 @@ const ARCH_ALIASES: Record<string, [string, string?]> = {
 /** The variant an architecture means when none is written; equal variants compare equal. */
 const DEFAULT_VARIANT: Record<string, string> = { amd64: 'v1', arm64: 'v8', arm: 'v7' };
 
+/** Architectures containerd knows by name, so a bare one (`arm64`) can stand for `linux/arm64`. */
+const KNOWN_ARCHS = new Set(['386', 'amd64', 'arm', 'arm64', 'wasm', 'loong64', 'mips', 'mips64', 'mips64le', 'mipsle', 'ppc64', 'ppc64le', 'riscv64', 's390x', ...Object.keys(ARCH_ALIASES)]);
+
 /** Parses `os/arch[/variant]` (or a bare known arch, meaning linux); throws `PLATFORM`. */
 export function parsePlatform(text: string): Platform {
   const parts = text.trim().toLowerCase().split('/');
-  if (parts.length === 1 && parts[0] !== '' && parts[0] !== 'linux') {
+  if (parts.length === 1 && KNOWN_ARCHS.has(parts[0])) {
     return normalizePlatform({ os: 'linux', architecture: parts[0] });
   }
   if (parts.length === 1 && parts[0] === 'linux') return DEFAULT_PLATFORM;
