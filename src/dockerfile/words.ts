@@ -1,4 +1,4 @@
-import { WasmboxError } from '../errors.js';
+import { WasmboxError, didYouMean } from '../errors.js';
 
 /** What a parser needs to say where it is, for errors. */
 export interface At {
@@ -93,7 +93,7 @@ export function checkFlags(raw: RawFlag[], spec: FlagSpec, at: At): FlagValues {
     const kind = spec[name];
     if (kind === undefined) {
       const known = Object.keys(spec);
-      const close = known.find((k) => near(k, name));
+      const close = didYouMean(name, known);
       const hint = close ? `did you mean --${close}?` : known.length ? `${at.keyword} accepts ${known.map((k) => `--${k}`).join(', ')}` : `${at.keyword} takes no flags`;
       parseError(at, `unknown flag --${name}`, `--${name}`, hint);
     }
@@ -108,13 +108,6 @@ export function checkFlags(raw: RawFlag[], spec: FlagSpec, at: At): FlagValues {
     }
   }
   return values;
-}
-
-function near(a: string, b: string): boolean {
-  if (a.includes(b) || b.includes(a)) return true;
-  let same = 0;
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] === b[i]) same++;
-  return same >= Math.max(a.length, b.length) - 2;
 }
 
 /**
