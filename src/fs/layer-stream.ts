@@ -32,9 +32,10 @@ export async function* openLayer(layer: Layer): AsyncGenerator<Uint8Array> {
     });
   }
   if (compression === 'none') {
-    // One pass of hashing serves both digests: stored and uncompressed bytes are the same.
+    // Stored and uncompressed bytes are the same, so when the two digests agree one hash checks both.
     const plain = new Digester(layer, 'diffId');
-    for await (const chunk of stored(head, blob, [compressed, plain])) yield chunk;
+    const once = layer.digest === '' || layer.digest === layer.diffId;
+    for await (const chunk of stored(head, blob, once ? [plain] : [compressed, plain])) yield chunk;
     return;
   }
   yield* gunzip(layer, stored(head, blob, [compressed]));
