@@ -23,13 +23,13 @@ export interface StepContext {
 type Of<K extends Instruction['keyword']> = InstructionOf<K>;
 
 /** Expand a word against the stage's variables, locating any error at the instruction. */
-export function expandIn(state: StageState, word: string, ins: Instruction, ctx: StepContext, vars = scope(state)): string {
+export function expandIn(state: StageState, word: string, ins: Instruction, ctx: StepContext, vars: ReadonlyMap<string, string> = state.vars): string {
   return located(ctx, ins, () => expandWord(word, vars, { escape: ctx.escape }));
 }
 
 /** Expand a word and split the result into words (BuildKit's ProcessWords, used by EXPOSE). */
 export function expandListIn(state: StageState, word: string, ins: Instruction, ctx: StepContext): string[] {
-  return located(ctx, ins, () => expandWords(word, scope(state), { escape: ctx.escape }));
+  return located(ctx, ins, () => expandWords(word, state.vars, { escape: ctx.escape }));
 }
 
 /** Run `work`, locating a WasmboxError it throws at the instruction. */

@@ -6,7 +6,7 @@ import { IgnoreMatcher, parseDockerignore } from './dockerignore.js';
 import { globTree, hasWildcards } from './glob.js';
 import type { Heredoc } from '../dockerfile/parse.js';
 import { type StepContext, expandIn, stepError } from './config.js';
-import { type StageState, scope } from './stage.js';
+import type { StageState } from './stage.js';
 import { type Owner, resolveOwner } from './users.js';
 import { asTar, extractArchive } from './archive.js';
 
@@ -32,7 +32,7 @@ interface CopyOptions {
  * BuildKit's rules. Returns the history text BuildKit records for it.
  */
 export async function applyCopy(state: StageState, ins: CopyInstruction, source: CopySource, ctx: StepContext): Promise<string> {
-  const vars = scope(state);
+  const vars = state.vars;
   const ex = (w: string) => expandIn(state, w, ins, ctx, vars);
   const opts = copyOptions(state, ins, ctx, ex);
   const history = historyText(ins, ex);

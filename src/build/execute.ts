@@ -197,8 +197,7 @@ class StageRunner {
     }
     // The plan has checked --from holds no variables: BuildKit does not expand it.
     const ref = ins.flags.from;
-    const byName = new Map(this.plan.stages.filter((s) => s.name).map((s) => [s.name!, s.index]));
-    const index = stageRef(ref, byName);
+    const index = stageRef(ref, this.plan.byName);
     if (index !== undefined) {
       const from = done.get(index);
       if (!from) throw stepError(this.ctx, ins, 'STAGE_CYCLE', `stage ${ref} is not built before stage ${stage.index}`, `--from=${ref}`);

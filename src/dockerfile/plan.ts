@@ -21,6 +21,8 @@ export interface Stage {
 
 /** The build plan: global ARGs, every stage, the target, and the stages needed for it, in order. */
 export interface Plan {
+  /** Stage index by (lower-case) name. */
+  byName: Map<string, number>;
   globalArgs: ArgInstruction[];
   /** Global ARG values after applying build args (visible to FROM lines). */
   metaArgs: Map<string, string>;
@@ -54,7 +56,7 @@ export function plan(
   const byName = indexNames(stages, file);
   for (const stage of stages) linkStage(stage, byName, metaArgs, file, escape, stages.length);
   const targetIndex = pickTarget(stages, byName, target);
-  return { globalArgs, metaArgs, stages, target: targetIndex, needed: neededStages(stages, targetIndex) };
+  return { byName, globalArgs, metaArgs, stages, target: targetIndex, needed: neededStages(stages, targetIndex) };
 }
 
 function resolveMetaArgs(globalArgs: ArgInstruction[], buildArgs: Map<string, string>, file: string, builtins: Map<string, string>, escape: Escape): Map<string, string> {
