@@ -1,7 +1,7 @@
 import { type DirNode, Tree } from '../fs/tree.js';
 import { decompressAll, sniffCompression } from '../fs/compression.js';
 import { applyLayer } from '../fs/flatten.js';
-import { checksumOk, decodeString } from '../fs/tar-header.js';
+import { BLOCK, checksumOk, decodeString } from '../fs/tar-header.js';
 
 /** The tar inside bytes that hold a tar archive, compressed or not (ADD extracts those); undefined for anything else. */
 export async function asTar(bytes: Uint8Array, name: string): Promise<Uint8Array | undefined> {
@@ -12,7 +12,7 @@ export async function asTar(bytes: Uint8Array, name: string): Promise<Uint8Array
 }
 
 function isTar(bytes: Uint8Array): boolean {
-  return bytes.length >= 512 && decodeString(bytes, 257, 5) === 'ustar' && checksumOk(bytes.subarray(0, 512));
+  return bytes.length >= BLOCK && decodeString(bytes, 257, 5) === 'ustar' && checksumOk(bytes.subarray(0, BLOCK));
 }
 
 /** Extract a tar into a directory node, as ADD does with local archives; the archive cannot reach above it. */

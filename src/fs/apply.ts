@@ -1,9 +1,10 @@
 import { WasmboxError } from '../errors.js';
-import type { TarEntry } from './tar.js';
+import { EMPTY, type TarEntry } from './tar.js';
 import { dir, splitPath, type DirNode, type FileNode, type Meta, type Node, type Tree } from './tree.js';
 
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
+/** The OCI whiteout prefix and the opaque-directory marker. */
+export const WHITEOUT = '.wh.';
+export const OPAQUE = '.wh..wh..opq';
 
 /** Options of a {@link LayerApplier}. */
 export interface ApplyOptions {
@@ -142,7 +143,6 @@ export class LayerApplier {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 
 function meta(e: TarEntry): Meta {
   return { mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: e.mtime };

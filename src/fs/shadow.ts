@@ -1,8 +1,7 @@
 import type { TarEntry } from './tar.js';
-import { splitPath } from './tree.js';
+import { OPAQUE, WHITEOUT } from './apply.js';
+import { relativePath } from './tree.js';
 
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
 const ALL = 1;
 const BELOW = 2;
 
@@ -50,6 +49,4 @@ export class Shadow {
   }
 }
 
-function keyOf(name: string): string {
-  return splitPath(name).parts.join('/');
-}
+const keyOf = relativePath;

@@ -163,7 +163,7 @@ function readNumber(b: Uint8Array, off: number, len: number): number {
 export function checksumOk(b: Uint8Array): boolean {
   let unsigned = 0;
   let signed = 0;
-  for (let i = 0; i < BLOCK_SIZE; i++) {
+  for (let i = 0; i < BLOCK; i++) {
     const c = i >= 148 && i < 156 ? 0x20 : b[i];
     unsigned += c;
     signed += c > 127 ? c - 256 : c;
@@ -172,4 +172,5 @@ export function checksumOk(b: Uint8Array): boolean {
   return want === unsigned || want === signed;
 }
 
-const BLOCK_SIZE = 512;
+/** The tar block size: headers are one block, data is padded to whole blocks. */
+export const BLOCK = 512;

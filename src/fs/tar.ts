@@ -1,5 +1,5 @@
 import { WasmboxError } from '../errors.js';
-import { decodeHeader, foldMeta, isZeroBlock, type Overrides, type RawHeader } from './tar-header.js';
+import { BLOCK, decodeHeader, foldMeta, isZeroBlock, type Overrides, type RawHeader } from './tar-header.js';
 
 export type { EntryKind } from './tar-header.js';
 
@@ -20,9 +20,9 @@ export interface ReadTarOptions {
   label?: string;
 }
 
-const BLOCK = 512;
 const MAX_META = 1 << 20;
-const EMPTY = new Uint8Array(0);
+/** The bytes of an empty file, shared. */
+export const EMPTY = new Uint8Array(0);
 
 /** Read a tar stream to its end, calling `onEntry` for each entry once its data is complete. */
 export async function readTar(chunks: AsyncIterable<Uint8Array>, onEntry: (e: TarEntry) => void, opts: ReadTarOptions = {}): Promise<void> {

@@ -78,6 +78,11 @@ export function splitPath(path: string): { parts: string[]; escaped: boolean } {
   return { parts, escaped };
 }
 
+/** The clean relative form of a path (`./a//b/` → `a/b`), clamped to the root: tar names and lookup keys. */
+export function relativePath(path: string): string {
+  return splitPath(path).parts.join('/');
+}
+
 /** The clean absolute form of a path (`a/../b/` → `/b`), clamped to the root. */
 export function cleanPath(path: string): string {
   return '/' + splitPath(path).parts.join('/');

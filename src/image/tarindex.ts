@@ -3,8 +3,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
 import { sniffCompression, type Compression } from '../fs/compression.js';
-import { foldMeta, isMetaType, isZeroBlock, readHeaderBlock, type Overrides } from '../fs/tar-header.js';
+import { BLOCK, foldMeta, isMetaType, isZeroBlock, readHeaderBlock, type Overrides } from '../fs/tar-header.js';
 import type { FileStore } from './blobs.js';
+import { relativePath } from '../fs/tree.js';
 
 /*
  * We walk tar headers ourselves instead of using tar-stream: tar-stream's extractor pushes every
@@ -23,7 +24,6 @@ export interface TarEntry {
   linkname: string;
 }
 
-const BLOCK = 512;
 const NOT_TAR_HINT = 'pass an uncompressed tar made by docker save, skopeo or similar';
 
 /** Scans a tar file's headers once: member name (normalised, no leading `./`) → entry. */
@@ -79,7 +79,7 @@ function refuseCompressed(header: Buffer, file: string): void {
 
 /** A member name as a relative POSIX path: `./a//b/` → `a/b`. */
 export function normalizeName(name: string): string {
-  return posix.normalize(`/${name}`).slice(1).replace(/\/$/, '');
+  return relativePath(name);
 }
 
 /** A {@link FileStore} over a tar file's members, following hard and symbolic links between them. */
