@@ -152,7 +152,8 @@ export function applyExpose(state: StageState, ins: Of<'EXPOSE'>, ctx: StepConte
   return `EXPOSE ${goList(recorded)}`;
 }
 
-function byBytes(a: string, b: string): number {
+/** Byte-order comparison of strings, as Go sorts map keys when it writes JSON. */
+export function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 

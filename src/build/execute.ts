@@ -10,7 +10,7 @@ import { type Platform, formatPlatform } from '../image/platform.js';
 import { loadContext } from './context.js';
 import {
   type StepContext, applyArg, applyCommand, applyEnv, applyExpose, applyHealthcheck, applyLabel, applyMaintainer, applyShell,
-  applyStopSignal, applyUser, applyVolume, expandIn, located, stepError,
+  applyStopSignal, applyUser, applyVolume, byBytes, expandIn, located, stepError,
 } from './config.js';
 import { type CopySource, applyCopy } from './copy.js';
 import { type ImageLoader } from './images.js';
@@ -59,9 +59,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const builtins = builtinArgs(opts, instructions);
   const thePlan = plan(instructions, file, opts.buildArgs, opts.target, builtins, escape);
   warnUnusedArgs(instructions, opts);
-  const created = opts.sourceDateEpoch === undefined ? new Date() : new Date(opts.sourceDateEpoch * 1000);
+  const now = opts.sourceDateEpoch === undefined ? new Date() : new Date(opts.sourceDateEpoch * 1000);
+  const created = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const ctx: StepContext = { file, escape, buildArgs: opts.buildArgs, metaArgs: thePlan.metaArgs, epoch: opts.sourceDateEpoch ?? 0 };
-  const runner = new StageRunner(opts, thePlan, ctx, created.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  const runner = new StageRunner(opts, thePlan, ctx, created);
   const results = new Map<number, StageState>();
   for (const index of thePlan.needed) results.set(index, await runner.run(thePlan.stages[index], results));
   const final = results.get(thePlan.target)!;
@@ -222,7 +223,7 @@ class StageRunner {
  * The box's config: fixed key order, and map keys sorted as Go's encoding/json writes them, so identical
  * builds serialise identically (and like docker's).
  */
-function finalConfig(state: StageState, created: Date): ImageConfig {
+function finalConfig(state: StageState, created: string): ImageConfig {
   const c = state.config;
   const cc = c.config;
   const config = {
@@ -232,7 +233,7 @@ function finalConfig(state: StageState, created: Date): ImageConfig {
     Shell: cc.Shell, OnBuild: cc.OnBuild?.length ? cc.OnBuild : undefined,
   };
   return JSON.parse(JSON.stringify({
-    created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    created,
     author: c.author,
     architecture: c.architecture,
     os: c.os,
@@ -245,6 +246,6 @@ function finalConfig(state: StageState, created: Date): ImageConfig {
 
 function sorted<T>(map: Record<string, T> | undefined): Record<string, T> | undefined {
   if (!map) return undefined;
-  const keys = Object.keys(map).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const keys = Object.keys(map).sort(byBytes);
   return Object.fromEntries(keys.map((k) => [k, map[k]]));
 }

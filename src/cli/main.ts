@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { WasmboxError, suggest } from '../errors.js';
+import { WasmboxError, didYouMean } from '../errors.js';
 
 const COMMANDS = ['build', 'inspect'];
 
@@ -86,11 +86,11 @@ function usageError(msg: string, argv: string[]): WasmboxError {
     const flag = unknown[1].split(',')[0].trim();
     const known = ['file', 'build-arg', 'target', 'platform', 'build-context', 'no-cache', 'quiet', 'output', 'json', 'help', ...COMMANDS];
     const name = flag.replace(/^-+/, '');
-    const hint = suggest(name, known);
+    const match = didYouMean(name, known);
     return new WasmboxError('USAGE', `unknown ${COMMANDS.includes(argv[0]) || flag.startsWith('-') ? 'option' : 'command'} ${flag}`, {
       instruction: argv[0] ?? 'wasmbox',
       value: flag,
-      hint: hint ? hint.replace(/"(.+)"/, COMMANDS.includes(hint.slice(13, -2)) ? '"$1"' : '"--$1"') : 'run wasmbox --help for the options',
+      hint: match ? `did you mean "${COMMANDS.includes(match) ? match : `--${match}`}"?` : 'run wasmbox --help for the options',
     });
   }
   return new WasmboxError('USAGE', msg, { instruction: argv[0] ?? 'wasmbox', hint: 'run wasmbox --help for usage' });
