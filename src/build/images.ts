@@ -4,7 +4,7 @@ import { Tree } from '../fs/tree.js';
 import type { ImageConfig } from '../image/config.js';
 import { openImage } from '../image/open.js';
 import { type Platform, parsePlatform } from '../image/platform.js';
-import { parseImageRef } from '../image/ref.js';
+import { familiar, parseImageRef } from '../image/ref.js';
 
 /** A base image ready to build on: its flattened filesystem and config. */
 export interface LoadedImage {
@@ -32,7 +32,7 @@ export function imageLoader(opts: LoaderOptions): ImageLoader {
   const cache = new Map<string, Promise<LoadedImage>>();
   return {
     load(ref, at, platformText) {
-      const named = opts.contexts.get(ref) ?? opts.contexts.get(ref.replace(/:latest$/, ''));
+      const named = namedContext(opts.contexts, ref);
       const target = named ?? ref;
       const platform = platformText ? parsePlatform(platformText) : opts.platform;
       const key = `${target}|${platformText ?? ''}`;
@@ -46,6 +46,14 @@ export function imageLoader(opts: LoaderOptions): ImageLoader {
       return loaded;
     },
   };
+}
+
+/** The `--build-context` a reference names: exactly, or as docker spells the same image (`alpine` = `docker.io/library/alpine:latest`). */
+function namedContext(contexts: Map<string, string>, ref: string): string | undefined {
+  const exact = contexts.get(ref);
+  if (exact !== undefined || ref.includes('://')) return exact;
+  for (const [name, target] of contexts) if (familiar(name) === familiar(ref)) return target;
+  return undefined;
 }
 
 async function open(ref: string, platform: Platform, opts: LoaderOptions): Promise<LoadedImage> {

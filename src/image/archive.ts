@@ -1,3 +1,4 @@
+import { familiar } from './ref.js';
 import { fail, suggest } from '../errors.js';
 import { sniffCompression, type Compression } from '../fs/compression.js';
 import { digestOf, parseJson, readJsonFile, type FileStore } from './blobs.js';
@@ -59,11 +60,7 @@ function listTags(tags: string[]): string {
   return tags.length ? `its tags are ${tags.join(', ')}; append :TAG to the reference` : 'it has no tagged images';
 }
 
-/** `docker.io/library/alpine` → `alpine:latest`: the short form docker itself writes in RepoTags. */
-export function familiar(name: string): string {
-  const short = name.replace(/^(?:docker\.io|index\.docker\.io)\//, '').replace(/^library\/(?=[^/]+$)/, '');
-  return short.lastIndexOf(':') > short.lastIndexOf('/') ? short : `${short}:latest`;
-}
+export { familiar };
 
 /** Reads a member, checking its digest when its name is one. */
 async function readChecked(store: FileStore, name: string): Promise<Uint8Array> {

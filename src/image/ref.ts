@@ -101,3 +101,9 @@ function suggestScheme(name: string): string {
 function bad(text: string, message: string, hint: string): never {
   return fail('IMAGE_REF', message, { value: text, hint });
 }
+
+/** `docker.io/library/alpine` → `alpine:latest`: the short form docker itself writes in RepoTags. */
+export function familiar(name: string): string {
+  const short = name.replace(/^(?:docker\.io|index\.docker\.io)\//, '').replace(/^library\/(?=[^/]+$)/, '');
+  return short.lastIndexOf(':') > short.lastIndexOf('/') ? short : `${short}:latest`;
+}
