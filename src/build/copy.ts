@@ -70,10 +70,7 @@ function historyText(ins: CopyInstruction, ex: (w: string) => string): string {
 }
 
 function heredocFor(ins: CopyInstruction, word: string): Heredoc | undefined {
-  const m = /^<<-?\s*(.*)$/.exec(word);
-  if (!m) return undefined;
-  const name = m[1].replace(/["']/g, '');
-  return ins.heredocs.find((h) => h.name === name);
+  return ins.heredocs.find((h) => h.word === word);
 }
 
 /**

@@ -11,6 +11,8 @@ export interface Heredoc {
   content: string;
   /** False when the delimiter was quoted: the body is taken literally. */
   expand: boolean;
+  /** The marker word as written on the instruction's line (`<<-"EOF"`), which names this body there. */
+  word: string;
 }
 
 /** One instruction as written: keyword, argument text with continuations joined, heredoc bodies, lines. */
@@ -156,7 +158,7 @@ function readHeredocs(header: string, reader: LineReader, at: { file: string; li
     let content = '';
     for (let line = reader.rawWithEnd(); line !== undefined; line = reader.rawWithEnd()) {
       const bare = line.replace(/[\r\n]+$/, '');
-      if ((spec.chomp ? bare.replace(/^\t+/, '') : bare) === spec.name) return { name: spec.name, expand: spec.expand, content };
+      if ((spec.chomp ? bare.replace(/^\t+/, '') : bare) === spec.name) return { name: spec.name, expand: spec.expand, word: spec.word, content };
       // `<<-` strips leading tabs from the body too (BuildKit's ChompHeredocContent).
       content += spec.chomp ? line.replace(/^\t+/, '') : line;
     }
