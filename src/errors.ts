@@ -61,6 +61,22 @@ export class WasmboxError extends Error {
   }
 }
 
+/**
+ * Run `work` (sync or async) so that a WasmboxError it throws names this location and instruction
+ * where it named none; other errors pass through untouched.
+ */
+export function locateErrors<T>(location: Location, instruction: string, work: () => T): T {
+  const relocate = (err: unknown): never => {
+    throw err instanceof WasmboxError ? err.at(location, instruction) : err;
+  };
+  try {
+    const result = work();
+    return (result instanceof Promise ? result.catch(relocate) : result) as T;
+  } catch (err) {
+    return relocate(err);
+  }
+}
+
 /** Shorthand for throwing a {@link WasmboxError}. */
 export function fail(code: string, message: string, details?: ErrorDetails): never {
   throw new WasmboxError(code, message, details);

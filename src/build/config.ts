@@ -1,4 +1,4 @@
-import { WasmboxError } from '../errors.js';
+import { WasmboxError, locateErrors } from '../errors.js';
 import { expandWord, expandWords } from '../dockerfile/expand.js';
 import type { Command, Instruction, InstructionOf } from '../dockerfile/instructions.js';
 import type { Healthcheck } from '../image/config.js';
@@ -33,13 +33,8 @@ export function expandListIn(state: StageState, word: string, ins: Instruction, 
 }
 
 /** Run `work`, locating a WasmboxError it throws at the instruction. */
-export function located<T>(ctx: StepContext, ins: Instruction, work: () => T): T {
-  try {
-    return work();
-  } catch (err) {
-    if (err instanceof WasmboxError) throw err.at({ file: ctx.file, line: ins.line }, ins.keyword);
-    throw err;
-  }
+export function located<T>(ctx: StepContext, ins: Instruction, work: () => T, instruction: string = ins.keyword): T {
+  return locateErrors({ file: ctx.file, line: ins.line }, instruction, work);
 }
 
 /** A user error located at an instruction. */

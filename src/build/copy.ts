@@ -5,7 +5,7 @@ import { type DirNode, type Meta, type Node, Tree, cloneNode, describe, dir } fr
 import { IgnoreMatcher, parseDockerignore } from './dockerignore.js';
 import { globTree, hasWildcards } from './glob.js';
 import type { Heredoc } from '../dockerfile/parse.js';
-import { type StepContext, expandIn, stepError } from './config.js';
+import { type StepContext, expandIn, located, stepError } from './config.js';
 import type { StageState } from './stage.js';
 import { type Owner, resolveOwner } from './users.js';
 import { asTar, extractArchive } from './archive.js';
@@ -46,12 +46,9 @@ export async function applyCopy(state: StageState, ins: CopyInstruction, source:
   if (items.length > 1 && !destIsDir && state.tree.get(dest)?.kind !== 'dir') {
     throw stepError(ctx, ins, 'COPY_DEST', `when copying more than one source, the destination must be a directory and end with a /`, rawDest, `write ${rawDest}/`);
   }
-  try {
+  await located(ctx, ins, async () => {
     for (const item of items) await place(state.tree, item, dest, destIsDir, opts, ctx);
-  } catch (err) {
-    if (err instanceof WasmboxError) throw err.at({ file: ctx.file, line: ins.line }, ins.keyword);
-    throw err;
-  }
+  });
   return history;
 }
 
@@ -96,11 +93,8 @@ function copyOptions(state: StageState, ins: CopyInstruction, ctx: StepContext, 
   const f = ins.flags;
   let owner: Owner | undefined;
   if (typeof f.chown === 'string') {
-    try {
-      owner = resolveOwner(state.tree, ex(f.chown));
-    } catch (err) {
-      throw err instanceof WasmboxError ? err.at({ file: ctx.file, line: ins.line }, `${ins.keyword} --chown`) : err;
-    }
+    const chown = ex(f.chown);
+    owner = located(ctx, ins, () => resolveOwner(state.tree, chown), `${ins.keyword} --chown`);
   }
   let mode: number | undefined;
   const chmod = typeof f.chmod === 'string' ? ex(f.chmod) : '';

@@ -183,11 +183,7 @@ class StageRunner {
     } catch {
       // An unknown USER name keeps the directory root-owned; the user only matters when something runs.
     }
-    try {
-      state.tree.mkdirp(path, { mode: 0o755, ...owner, mtime: this.ctx.epoch });
-    } catch (err) {
-      throw err instanceof WasmboxError ? err.at({ file: this.ctx.file, line: ins.line }, 'WORKDIR') : err;
-    }
+    located(this.ctx, ins, () => state.tree.mkdirp(path, { mode: 0o755, ...owner, mtime: this.ctx.epoch }));
     return `WORKDIR ${path}`;
   }
 

@@ -1,4 +1,4 @@
-import { WasmboxError, type Location } from '../errors.js';
+import { locateErrors, type Location } from '../errors.js';
 import { flattenImage } from '../fs/flatten.js';
 import { Tree } from '../fs/tree.js';
 import type { ImageConfig } from '../image/config.js';
@@ -38,9 +38,7 @@ export function imageLoader(opts: LoaderOptions): ImageLoader {
       const key = `${target}|${platformText ?? ''}`;
       let loaded = cache.get(key);
       if (!loaded) {
-        loaded = open(target, platform, opts).catch((err) => {
-          throw err instanceof WasmboxError ? err.at(at, 'FROM') : err;
-        });
+        loaded = locateErrors(at, 'FROM', () => open(target, platform, opts));
         cache.set(key, loaded);
       }
       return loaded;

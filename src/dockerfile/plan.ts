@@ -1,4 +1,4 @@
-import { WasmboxError, suggest } from '../errors.js';
+import { WasmboxError, locateErrors, suggest } from '../errors.js';
 import { expandWord } from './expand.js';
 import type { Instruction, InstructionOf } from './instructions.js';
 
@@ -147,12 +147,7 @@ function neededStages(stages: Stage[], target: number): number[] {
 type Escape = '\\' | '`';
 
 function expandAt(word: string, vars: Map<string, string>, file: string, ins: Instruction, escape: Escape): string {
-  try {
-    return expandWord(word, vars, { escape });
-  } catch (err) {
-    if (err instanceof WasmboxError) throw err.at({ file, line: ins.line }, ins.keyword);
-    throw err;
-  }
+  return locateErrors({ file, line: ins.line }, ins.keyword, () => expandWord(word, vars, { escape }));
 }
 
 function locate(file: string, ins: Instruction, code: string, message: string, value: string, hint: string): WasmboxError {
