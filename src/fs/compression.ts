@@ -62,7 +62,7 @@ async function decode(kind: Compression, bytes: Uint8Array): Promise<Uint8Array>
       return (await import('fzstd')).decompress(bytes);
     case 'xz': {
       const { XzReadableStream } = require('xz-decompress');
-      const stream = new XzReadableStream(new Blob([bytes]).stream());
+      const stream = new XzReadableStream(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream());
       return new Uint8Array(await new Response(stream).arrayBuffer());
     }
   }
