@@ -27,6 +27,10 @@ export interface ProcessSpec {
   /** The uid/gid the process runs as (from USER); only reported to the guest, never enforced. */
   uid?: number;
   gid?: number;
+  /** Which engine runs Wasm modules: by their imports (`auto`, the default), or forced. */
+  engine?: 'auto' | 'wasi' | 'wasmer';
+  /** Upper bound for a guest's linear memory in bytes (`--memory`); unbounded when absent. */
+  memoryLimit?: number;
 }
 
 /** Runs a process to completion and resolves to its exit code. */
