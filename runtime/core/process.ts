@@ -31,6 +31,8 @@ export interface ProcessSpec {
   engine?: 'auto' | 'wasi' | 'wasmer';
   /** Upper bound for a guest's linear memory in bytes (`--memory`); unbounded when absent. */
   memoryLimit?: number;
+  /** Where wasmbox reports substitutions it made (a native /bin/ls replaced by the built-in ls); not the guest's stderr. */
+  log?: (message: string) => void;
 }
 
 /** Runs a process to completion and resolves to its exit code. */

@@ -22,6 +22,8 @@ export interface RunOptions {
   engine?: 'auto' | 'wasi' | 'wasmer';
   /** Upper bound for the guest's linear memory in bytes. */
   memoryLimit?: number;
+  /** Notes for the user that are not the guest's output (e.g. a built-in standing in for a native binary). */
+  log?: (message: string) => void;
   /** The filesystem to run in; by default a fresh copy-on-write view of the box (discarded afterwards). */
   vfs?: Vfs;
 }
@@ -87,7 +89,7 @@ export async function runBox(box: LoadedBox, options: RunOptions): Promise<numbe
   const env = environment(box, options.env, user.home);
   const cwd = options.workdir || config.WorkingDir || '/';
   if (!cwd.startsWith('/')) throw new RunError(`working directory "${cwd}" is not absolute; give an absolute path to -w`);
-  return launch({ argv, env, cwd, vfs, stdin: options.stdin ?? NO_INPUT, stdout: options.stdout, stderr: options.stderr, uid: user.uid, gid: user.gid, engine: options.engine, memoryLimit: options.memoryLimit });
+  return launch({ argv, env, cwd, vfs, stdin: options.stdin ?? NO_INPUT, stdout: options.stdout, stderr: options.stderr, uid: user.uid, gid: user.gid, engine: options.engine, memoryLimit: options.memoryLimit, log: options.log });
 }
 
 /** The PATH a spec's environment gives (docker's default when it sets none). */
