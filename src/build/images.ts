@@ -1,10 +1,13 @@
 import { locateErrors, type Location } from '../errors.js';
 import { flattenImage } from '../fs/flatten.js';
 import { Tree } from '../fs/tree.js';
+import { builtinImage } from '../image/builtin.js';
 import type { ImageConfig } from '../image/config.js';
 import { openImage } from '../image/open.js';
+import type { ImageSource } from '../image/source.js';
 import { type Platform, parsePlatform } from '../image/platform.js';
 import { familiar, parseImageRef } from '../image/ref.js';
+import { BASE_MAP_VARIABLE, type BaseMap, chooseBase, describeChoice, loadBaseMap } from './base-map.js';
 
 /** A base image ready to build on: its flattened filesystem and config. */
 export interface LoadedImage {
@@ -25,6 +28,8 @@ export interface LoaderOptions {
   contexts: Map<string, string>;
   log?: (message: string) => void;
   onLayer?: (ref: string, index: number, count: number) => void;
+  /** Which registry bases become built-in ones (base-map.ts); read from WASMBOX_BASE_MAP when absent. */
+  baseMap?: BaseMap;
 }
 
 /** An {@link ImageLoader} over the local image sources, caching each image for the rest of the build. */
@@ -55,7 +60,7 @@ function namedContext(contexts: Map<string, string>, ref: string): string | unde
 }
 
 async function open(ref: string, platform: Platform, opts: LoaderOptions): Promise<LoadedImage> {
-  const source = await openImage(parseImageRef(ref), { baseDir: opts.baseDir, platform });
+  const source = await openSource(ref, platform, opts);
   const [config, layers] = await Promise.all([source.config(), source.layers()]);
   if (layers.length) opts.log?.(`flattening ${ref}: ${layers.length} layer(s)`);
   const tree = await flattenImage(layers, new Tree(), {
@@ -63,4 +68,14 @@ async function open(ref: string, platform: Platform, opts: LoaderOptions): Promi
     onLayer: (index, count) => opts.onLayer?.(ref, index, count),
   });
   return { tree, config };
+}
+
+/** The image a reference names, after base-image substitution (only references a registry would serve are substituted). */
+async function openSource(ref: string, platform: Platform, opts: LoaderOptions): Promise<ImageSource> {
+  const parsed = parseImageRef(ref);
+  const choice = parsed.kind === 'registry' ? chooseBase(parsed.ref, (opts.baseMap ??= loadBaseMap(process.env[BASE_MAP_VARIABLE]))) : undefined;
+  if (!choice) return openImage(parsed, { baseDir: opts.baseDir, platform });
+  for (const line of describeChoice(ref, choice)) opts.log?.(line);
+  if (choice.kind === 'builtin') return builtinImage(choice.name, platform);
+  return openImage(parseImageRef(choice.ref), { baseDir: opts.baseDir, platform });
 }

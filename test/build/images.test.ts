@@ -6,7 +6,7 @@ const at = { file: 'Dockerfile', line: 1 };
 
 /** Which reference the loader tried to open: a missing oci-layout names its path, a registry ref is refused. */
 async function opened(contexts: Record<string, string>, ref: string): Promise<string> {
-  const loader = imageLoader({ baseDir: '/nonexistent-base', platform: { os: 'linux', architecture: 'amd64' }, contexts: new Map(Object.entries(contexts)) });
+  const loader = imageLoader({ baseDir: '/nonexistent-base', platform: { os: 'linux', architecture: 'amd64' }, contexts: new Map(Object.entries(contexts)), baseMap: { rules: [] } });
   const err = await loader.load(ref, at).then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(WasmboxError);
   return (err as WasmboxError).code === 'REGISTRY_UNSUPPORTED' ? 'registry' : (err as WasmboxError).message;
