@@ -1,4 +1,6 @@
 import { posix } from 'node:path';
+import { launch } from '../../runtime/core/exec.js';
+import type { Launcher } from '../../runtime/core/process.js';
 import { WasmboxError } from '../errors.js';
 import { type Instruction, type InstructionOf, toInstruction } from '../dockerfile/instructions.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
@@ -16,6 +18,9 @@ import { type CopySource, applyCopy } from './copy.js';
 import { type ImageLoader } from './images.js';
 import { type StageState, newStage } from './stage.js';
 import { resolveOwner } from './users.js';
+import { type BuildCache, type Stream, memoryCache } from './cache.js';
+import { Digests, copyKey, imageKey, workdirKey } from './cache-key.js';
+import { type RunHost, applyRun } from './run.js';
 
 /** Everything a build needs, already read from the command line. */
 export interface BuildOptions {
@@ -33,6 +38,14 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   onStep?: (step: StepEvent) => void;
   log?: (message: string) => void;
+  /** RUN's stdout and stderr, chunk by chunk, as the command writes them. */
+  onOutput?: (chunk: Uint8Array, stream: Stream) => void;
+  /** Runs RUN commands: the sandbox's `launch` unless a caller brings its own. */
+  launcher?: Launcher;
+  /** Where RUN results and cache mounts are kept; without one, only for this build (in memory). */
+  cache?: BuildCache;
+  /** Skip cache lookups (results are still stored), as `--no-cache`. */
+  noCache?: boolean;
 }
 
 /** Progress as plain values: which stage and step is starting. */
@@ -42,6 +55,8 @@ export interface StepEvent {
   step: number;
   stepCount: number;
   text: string;
+  /** Sent a second time for a step whose result came from the build cache (BuildKit's `CACHED`). */
+  cached?: boolean;
 }
 
 /** The final stage's filesystem and config. */
@@ -96,20 +111,25 @@ function warnUnusedArgs(instructions: Instruction[], opts: BuildOptions): void {
 
 class StageRunner {
   private context?: Promise<Tree>;
+  private readonly digests = new Digests();
+  private readonly cache: BuildCache;
 
   constructor(
     private readonly opts: BuildOptions,
     private readonly plan: Plan,
     private readonly ctx: StepContext,
     private readonly created: string,
-  ) {}
+  ) {
+    this.cache = opts.cache ?? memoryCache();
+  }
 
   async run(stage: Stage, done: Map<number, StageState>): Promise<StageState> {
     const { state, triggers } = await this.base(stage, done);
     const steps = [...this.onbuildTriggers(triggers, stage), ...stage.instructions];
     for (const [i, ins] of steps.entries()) {
-      this.opts.onStep?.({ stage: stage.index, stageCount: this.plan.stages.length, step: i + 1, stepCount: steps.length, text: ins.text });
-      const createdBy = await this.step(state, ins, stage, done);
+      const event: StepEvent = { stage: stage.index, stageCount: this.plan.stages.length, step: i + 1, stepCount: steps.length, text: ins.text };
+      this.opts.onStep?.(event);
+      const createdBy = await this.step(state, ins, stage, done, () => this.opts.onStep?.({ ...event, cached: true }));
       if (createdBy !== undefined) state.history.push(this.historyEntry(ins, createdBy));
     }
     return state;
@@ -120,7 +140,7 @@ class StageRunner {
     if (stage.baseStage !== undefined) {
       const parent = done.get(stage.baseStage)!;
       const config = { ...parent.config, history: parent.history };
-      const state = newStage(new Tree(cloneNode(parent.tree.root) as DirNode), config, { parentVars: parent.vars });
+      const state = newStage(new Tree(cloneNode(parent.tree.root) as DirNode), config, { parentVars: parent.vars, parentArgs: parent.args, fsKey: parent.fsKey });
       return { state, triggers: parent.config.config.OnBuild ?? [] };
     }
     const flag = stage.from.flags.platform;
@@ -129,7 +149,8 @@ class StageRunner {
       throw stepError(this.ctx, stage.from, 'PLATFORM', `empty platform value from expression ${flag}`, String(flag), 'declare the ARG it uses before the first FROM, or pass it with --build-arg');
     }
     const image = await this.opts.images.load(stage.base, { file: this.ctx.file, line: stage.from.line }, platform);
-    const state = newStage(new Tree(cloneNode(image.tree.root) as DirNode), image.config, { scratch: stage.base === 'scratch' });
+    const fsKey = imageKey(image.config, image.tree, this.opts.sourceDateEpoch, this.digests);
+    const state = newStage(new Tree(cloneNode(image.tree.root) as DirNode), image.config, { scratch: stage.base === 'scratch', fsKey });
     return { state, triggers: image.config.config?.OnBuild ?? [] };
   }
 
@@ -146,10 +167,10 @@ class StageRunner {
   }
 
   /** Run one instruction; returns what BuildKit writes as its history `created_by`, if it writes any. */
-  private async step(state: StageState, ins: Instruction, stage: Stage, done: Map<number, StageState>): Promise<string | undefined> {
+  private async step(state: StageState, ins: Instruction, stage: Stage, done: Map<number, StageState>, onCached: () => void): Promise<string | undefined> {
     const ctx = this.ctx;
     switch (ins.keyword) {
-      case 'ARG': return applyArg(state, ins, ctx);
+      case 'ARG': state.args.push(...ins.pairs.map((p) => p.name)); return applyArg(state, ins, ctx);
       case 'ENV': return applyEnv(state, ins, ctx);
       case 'LABEL': return applyLabel(state, ins, ctx);
       case 'CMD': case 'ENTRYPOINT': return applyCommand(state, ins);
@@ -163,10 +184,8 @@ class StageRunner {
       // BuildKit records an ONBUILD in the config only, with no history entry.
       case 'ONBUILD': state.config.config.OnBuild = [...(state.config.config.OnBuild ?? []), ins.trigger]; return undefined;
       case 'WORKDIR': return this.workdir(state, ins);
-      case 'COPY': case 'ADD': return applyCopy(state, ins, await this.copySource(state, ins, stage, done), ctx);
-      case 'RUN':
-        throw stepError(ctx, ins, 'RUN_UNSUPPORTED', 'RUN cannot execute yet: running commands at build time arrives with the sandbox runtime', ins.text,
-          'produce the files outside the build and COPY them in, or build a --target stage that has no RUN');
+      case 'COPY': case 'ADD': return this.copy(state, ins, stage, done);
+      case 'RUN': return applyRun(state, ins, this.runHost(ins, stage, done, onCached));
       case 'FROM':
         throw stepError(ctx, ins, 'PARSE', 'FROM inside a stage', ins.text);
     }
@@ -184,24 +203,45 @@ class StageRunner {
       // An unknown USER name keeps the directory root-owned; the user only matters when something runs.
     }
     located(this.ctx, ins, () => state.tree.mkdirp(path, { mode: 0o755, ...owner, mtime: this.ctx.epoch }));
+    state.fsKey = workdirKey(state.fsKey, path, state.config.config.User);
     return `WORKDIR ${path}`;
   }
 
-  private async copySource(state: StageState, ins: InstructionOf<'COPY' | 'ADD'>, stage: Stage, done: Map<number, StageState>): Promise<CopySource> {
-    if (typeof ins.flags.from !== 'string') {
+  private async copy(state: StageState, ins: InstructionOf<'COPY' | 'ADD'>, stage: Stage, done: Map<number, StageState>): Promise<string> {
+    const source = await this.source(typeof ins.flags.from === 'string' ? ins.flags.from : undefined, ins, stage, done);
+    const vars = new Map(state.vars);
+    const workdir = state.config.config.WorkingDir || '/';
+    const createdBy = await applyCopy(state, ins, source, this.ctx);
+    const expand = (word: string) => expandIn(state, word, ins, this.ctx, vars);
+    state.fsKey = copyKey(state.fsKey, ins, createdBy, { source: source.tree, expand, vars, workdir }, this.digests);
+    return createdBy;
+  }
+
+  /** What RUN needs from this build: mount sources, the cache, the launcher, where output goes. */
+  private runHost(ins: Instruction, stage: Stage, done: Map<number, StageState>, onCached: () => void): RunHost {
+    const opts = this.opts;
+    return {
+      ctx: this.ctx, cache: this.cache, digests: this.digests, launcher: opts.launcher ?? launch, noCache: opts.noCache ?? false,
+      sourceDateEpoch: opts.sourceDateEpoch, onOutput: opts.onOutput, onCached, log: opts.log,
+      mountSource: (from) => this.source(from, ins, stage, done),
+    };
+  }
+
+  /** The tree `from` names for COPY --from or RUN --mount: the build context when undefined, else an earlier stage or an image. */
+  private async source(from: string | undefined, ins: Instruction, stage: Stage, done: Map<number, StageState>): Promise<CopySource> {
+    if (from === undefined) {
       this.context ??= loadContext(this.opts.contextDir, { dockerfilePath: this.opts.dockerfilePath });
       return { tree: await this.context, name: 'the build context', isContext: true };
     }
     // The plan has checked --from holds no variables: BuildKit does not expand it.
-    const ref = ins.flags.from;
-    const index = stageRef(ref, this.plan.byName);
+    const index = stageRef(from, this.plan.byName);
     if (index !== undefined) {
-      const from = done.get(index);
-      if (!from) throw stepError(this.ctx, ins, 'STAGE_CYCLE', `stage ${ref} is not built before stage ${stage.index}`, `--from=${ref}`);
-      return { tree: from.tree, name: `stage ${ref}`, isContext: false };
+      const built = done.get(index);
+      if (!built) throw stepError(this.ctx, ins, 'STAGE_CYCLE', `stage ${from} is not built before stage ${stage.index}`, `--from=${from}`);
+      return { tree: built.tree, name: `stage ${from}`, isContext: false };
     }
-    const image = await this.opts.images.load(ref, { file: this.ctx.file, line: ins.line });
-    return { tree: image.tree, name: `image ${ref}`, isContext: false };
+    const image = await this.opts.images.load(from, { file: this.ctx.file, line: ins.line });
+    return { tree: image.tree, name: `image ${from}`, isContext: false };
   }
 
   /** A history entry as BuildKit writes it: file operations make a layer; COPY/ADD/RUN get a ` # buildkit` mark. */

@@ -13,6 +13,10 @@ export interface StageState {
   /** Whether CMD was set in this stage (so a later ENTRYPOINT keeps it). */
   cmdSet: boolean;
   history: HistoryEntry[];
+  /** The ARGs declared in this stage (and in the stage it is built FROM), in order: RUN's history lists them. */
+  args: string[];
+  /** The build cache key of the filesystem as it is now (see cache-key.ts). */
+  fsKey: string;
 }
 
 /** How a stage starts: from an image (scratch gets WorkingDir "/"), or from an earlier stage's variables. */
@@ -20,6 +24,10 @@ export interface StageBase {
   scratch?: boolean;
   /** The variables of the stage this one is built `FROM`: BuildKit carries its ARGs over. */
   parentVars?: Map<string, string>;
+  /** The ARGs declared in the stage this one is built `FROM`. */
+  parentArgs?: string[];
+  /** The cache key of the starting filesystem. */
+  fsKey?: string;
 }
 
 /** The shell docker uses for shell-form commands when SHELL was never set. */
@@ -36,7 +44,9 @@ export function newStage(tree: Tree, base: ImageConfig, from: StageBase = {}): S
   if (!env.some((e) => e.startsWith('PATH='))) env.push(`PATH=${DEFAULT_PATH}`);
   config.config.Env = env;
   if (from.scratch) config.config.WorkingDir = '/';
-  const state: StageState = { tree, config, vars: new Map(from.parentVars), cmdSet: false, history: [...(base.history ?? [])] };
+  const state: StageState = {
+    tree, config, vars: new Map(from.parentVars), cmdSet: false, history: [...(base.history ?? [])], args: [...(from.parentArgs ?? [])], fsKey: from.fsKey ?? '',
+  };
   // The image's Env is applied over the inherited variables, so an ARG that shadowed an ENV in the
   // parent stage is shadowed again in the child.
   for (const [k, v] of envMap(state)) state.vars.set(k, v);

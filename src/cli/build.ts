@@ -3,11 +3,12 @@ import { resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { WasmboxError } from '../errors.js';
 import { build } from '../build/execute.js';
+import { diskCache } from '../build/cache.js';
 import { imageLoader } from '../build/images.js';
 import { DEFAULT_PLATFORM, parsePlatform } from '../image/platform.js';
 import { treeDiffId } from '../box/canonical-tar.js';
 import { writeBox } from '../box/pack.js';
-import { withProgress } from './progress.js';
+import { type Reporter, withProgress } from './progress.js';
 
 /** The `wasmbox build` flags, as typed on the command line. */
 export interface BuildFlags {
@@ -19,6 +20,8 @@ export interface BuildFlags {
   buildContexts: string[];
   quiet: boolean;
   output: string;
+  /** `--no-cache`: run every step again (results are still stored for later builds). */
+  noCache?: boolean;
 }
 
 /** `wasmbox build`: read the Dockerfile, evaluate it, and write the box atomically. */
@@ -31,6 +34,7 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
   const outDir = resolve(flags.output);
   const sourceDateEpoch = readEpoch();
   const manifest = await withProgress(`Building ${dockerfile.name}`, flags.quiet, async (report) => {
+    const output = outputLines(report);
     const images = imageLoader({
       baseDir: process.cwd(),
       platform,
@@ -48,7 +52,13 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
       platform,
       images,
       sourceDateEpoch,
-      onStep: (s) => report.step(`[stage ${s.stage + 1}/${s.stageCount}] ${s.step}/${s.stepCount} ${s.text}`),
+      cache: diskCache(),
+      noCache: flags.noCache,
+      onOutput: output.write,
+      onStep: (s) => {
+        output.flush();
+        report.step(`[stage ${s.stage + 1}/${s.stageCount}] ${s.step}/${s.stepCount} ${s.cached ? 'CACHED ' : ''}${s.text}`);
+      },
       log: (m) => process.stderr.write(`${m}\n`),
     });
     report.step('writing the box');
@@ -61,6 +71,23 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
   }
   const mb = (manifest.rootfs.fileBytes / 1e6).toFixed(1);
   process.stdout.write(`box written to ${flags.output}: ${manifest.rootfs.entries} paths, ${mb} MB of files, config ${manifest.config.digest}\n`);
+}
+
+/** RUN output as log lines: whole lines as they complete, a partial one when the next step starts. */
+function outputLines(report: Reporter): { write: (chunk: Uint8Array) => void; flush: () => void } {
+  const decoder = new TextDecoder();
+  let pending = '';
+  return {
+    write(chunk) {
+      const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) report.log(line);
+    },
+    flush() {
+      if (pending !== '') report.log(pending);
+      pending = '';
+    },
+  };
 }
 
 /** The context directory, which must exist even when nothing is copied from it (docker refuses too). */

@@ -1,6 +1,7 @@
 import { WasmboxError, locateErrors, suggest } from '../errors.js';
 import { expandWord } from './expand.js';
 import type { Instruction, InstructionOf } from './instructions.js';
+import { mountRefs } from './mounts.js';
 
 type FromInstruction = InstructionOf<'FROM'>;
 type ArgInstruction = InstructionOf<'ARG'>;
@@ -96,23 +97,32 @@ function linkStage(stage: Stage, byName: Map<string, number>, metaArgs: Map<stri
     stage.deps.push(baseStage);
   }
   for (const ins of stage.instructions) {
-    if (ins.keyword !== 'COPY' || typeof ins.flags.from !== 'string') continue;
-    const ref = ins.flags.from;
-    if (expandAt(ref, new Map(), file, ins, escape) !== ref) {
-      throw locate(file, ins, 'FROM_VARIABLE', 'variable expansion is not supported for --from', `--from=${ref}`,
-        'define a stage with FROM using a global ARG (ARG IMG=...; FROM $IMG AS src) and COPY --from=src');
-    }
-    const dep = stageRef(ref, byName);
-    if (dep === undefined) continue; // an image reference, opened when the COPY runs
-    if (dep >= count) {
-      throw locate(file, ins, 'STAGE_UNKNOWN', `invalid stage index ${ref}`, `--from=${ref}`, 'stages are numbered from 0 in the order of their FROM lines');
-    }
-    if (dep >= stage.index) {
-      const what = dep === stage.index ? 'the stage itself' : 'a later stage';
-      throw locate(file, ins, 'STAGE_CYCLE', `COPY --from=${ref} refers to ${what}`, `--from=${ref}`, 'COPY --from can only name stages defined above it');
-    }
-    stage.deps.push(dep);
+    for (const ref of fromRefs(ins)) linkFrom(stage, ins, ref, byName, file, escape, count);
   }
+}
+
+/** The stages or images an instruction reads from: `COPY --from`, and `RUN --mount=from=`. */
+function fromRefs(ins: Instruction): string[] {
+  if (ins.keyword === 'COPY' && typeof ins.flags.from === 'string') return [ins.flags.from];
+  return ins.keyword === 'RUN' ? mountRefs(ins) : [];
+}
+
+function linkFrom(stage: Stage, ins: Instruction, ref: string, byName: Map<string, number>, file: string, escape: Escape, count: number): void {
+  const flag = ins.keyword === 'RUN' ? `--mount=from=${ref}` : `--from=${ref}`;
+  if (expandAt(ref, new Map(), file, ins, escape) !== ref) {
+    throw locate(file, ins, 'FROM_VARIABLE', 'variable expansion is not supported for --from', `--from=${ref}`,
+      'define a stage with FROM using a global ARG (ARG IMG=...; FROM $IMG AS src) and COPY --from=src');
+  }
+  const dep = stageRef(ref, byName);
+  if (dep === undefined) return; // an image reference, opened when the instruction runs
+  if (dep >= count) {
+    throw locate(file, ins, 'STAGE_UNKNOWN', `invalid stage index ${ref}`, flag, 'stages are numbered from 0 in the order of their FROM lines');
+  }
+  if (dep >= stage.index) {
+    const what = dep === stage.index ? 'the stage itself' : 'a later stage';
+    throw locate(file, ins, 'STAGE_CYCLE', `${ins.keyword} ${flag} refers to ${what}`, flag, `${ins.keyword} ${ins.keyword === 'RUN' ? '--mount=from' : '--from'} can only name stages defined above it`);
+  }
+  stage.deps.push(dep);
 }
 
 /** The stage a `--from` value names: a stage name, or a number counting stages from 0. */
