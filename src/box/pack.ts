@@ -71,15 +71,18 @@ async function checkReplaceable(target: string, outDir: string): Promise<void> {
   });
 }
 
-/** Read and check a box: the digests and sizes in box.json must match the files (else BOX_CORRUPT). */
-export async function readBox(outDir: string): Promise<{ config: ImageConfig; fs: FsImage; manifest: BoxManifest }> {
+/**
+ * Read and check a box: the digests and sizes in box.json must match the files (else BOX_CORRUPT).
+ * `bytes` are the checked files themselves, for hosts that pass them on (e.g. to a worker).
+ */
+export async function readBox(outDir: string): Promise<{ config: ImageConfig; fs: FsImage; manifest: BoxManifest; bytes: { config: Uint8Array; rootfs: Uint8Array } }> {
   const manifest = await readManifest(outDir);
   const configBytes = await readPart(outDir, BOX_FILES.config, manifest.config);
   const rootfsBytes = await readPart(outDir, BOX_FILES.rootfs, manifest.rootfs);
   try {
     const { config, fs } = loadBox({ config: configBytes, rootfs: rootfsBytes });
     if (fs.entries.length !== manifest.rootfs.entries) throw new BoxFormatError(`box.json says ${manifest.rootfs.entries} entries, rootfs.wbfs has ${fs.entries.length}`);
-    return { config: config as unknown as ImageConfig, fs, manifest };
+    return { config: config as unknown as ImageConfig, fs, manifest, bytes: { config: configBytes, rootfs: rootfsBytes } };
   } catch (err) {
     if (err instanceof BoxFormatError) corrupt(outDir, err.message, err);
     throw err;

@@ -217,7 +217,7 @@ describe('misuse', () => {
     const r = await cli.run(['build', '.', '-f', 'Broken.Dockerfile', '-o', 'box'], { cwd: root });
     expect(await snapshot(join(root, 'box'))).toEqual(before);
     expect((await readdir(root)).sort()).toEqual(['Broken.Dockerfile', 'Dockerfile', 'box']);
-    expectUserError(r, /^error: Broken\.Dockerfile:2: RUN: /m);
+    expectUserError(r, /^error: Broken\.Dockerfile:2: RUN make: exit code 127\n.*make: command not found/m);
   });
 
   it('refuses to replace a directory that is not a box', async () => {
