@@ -1,7 +1,7 @@
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { WasmboxError, didYouMean } from '../errors.js';
 
-const COMMANDS = ['build', 'inspect'];
+const COMMANDS = ['build', 'inspect', 'run'];
 
 /** Run the wasmbox command line; resolves to the process exit code. User errors print one clear message, never a stack. */
 export async function main(argv: string[]): Promise<number> {
@@ -10,15 +10,18 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  // `run` parses its own flags (they stop at the box's arguments) and must start fast: no yargs.
+  if (argv[0] === 'run') return (await import('./run.js')).runCommand(argv.slice(1));
   try {
-    await cli(argv).parseAsync();
+    await (await cli(argv)).parseAsync();
     return 0;
   } catch (err) {
     return report(err);
   }
 }
 
-function cli(argv: string[]): Argv {
+async function cli(argv: string[]): Promise<Argv> {
+  const { default: yargs } = await import('yargs');
   return yargs(argv)
     .scriptName('wasmbox')
     // `--no-cache` is a flag of its own (as in docker), not the negation of a `--cache`.
@@ -49,6 +52,7 @@ function cli(argv: string[]): Argv {
           buildContexts: args['build-context'].map(String),
           quiet: args.quiet,
           output: args.output,
+          noCache: args['no-cache'],
         });
       },
     )
@@ -64,7 +68,9 @@ function cli(argv: string[]): Argv {
         process.stdout.write(`${await inspectBox(args.box!, { json: args.json })}\n`);
       },
     )
-    .demandCommand(1, 'name a command: build or inspect')
+    // Listed for --help and typo suggestions only: main() hands `run` to run.ts before yargs loads.
+    .command('run <box> [args..]', 'Run a box\'s command (wasmbox run --help for its options)')
+    .demandCommand(1, 'name a command: build, inspect or run')
     .strict()
     .recommendCommands()
     .help()

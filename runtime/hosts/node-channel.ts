@@ -1,0 +1,50 @@
+// What the Node host's main thread and the guest's worker say to each other: one WorkerInit in, one
+// `end` out. The guest's stdio does not travel in messages but through the shared rings of
+// node-rings.ts, because the guest is synchronous (WASI's fd_read blocks) and because a message per
+// write costs microseconds that a guest writing small chunks would pay millions of times.
+// No node: imports, so the worker side stays plain JavaScript.
+
+/** A directory of the host mounted into the guest (`-v HOST:GUEST[:ro]`). */
+export interface MountSpec {
+  /** Absolute host path of an existing directory. */
+  host: string;
+  /** Absolute guest path. */
+  guest: string;
+  readonly: boolean;
+}
+
+/** Why a run ended other than by the guest's own exit. */
+export interface Failure {
+  /** run: the box cannot start as asked; launch: argv[0] cannot run (126/127); box: damaged box;
+   *  mount: a -v cannot be mounted; oom: the guest hit its memory limit; trap: the guest crashed;
+   *  internal: a bug. */
+  kind: 'run' | 'launch' | 'box' | 'mount' | 'oom' | 'trap' | 'internal';
+  message: string;
+  /** The stack of an internal error, shown with WASMBOX_DEBUG. */
+  detail?: string;
+}
+
+/** The first message the worker receives: the box bytes (transferred) and how to run it. */
+export interface WorkerInit {
+  config: Uint8Array;
+  rootfs: Uint8Array;
+  args?: string[];
+  entrypoint?: string;
+  env?: string[];
+  workdir?: string;
+  engine?: 'auto' | 'wasi' | 'wasmer';
+  memoryLimit?: number;
+  mounts: MountSpec[];
+  /** The input ring (node-rings.ts createInputRing); absent means stdin is empty. */
+  stdin?: SharedArrayBuffer;
+  /** The output ring (node-rings.ts createOutputRing) both stdout and stderr go through, in order. */
+  output: SharedArrayBuffer;
+}
+
+/** What the worker posts when the run is over (all output is in the output ring by then). */
+export interface WorkerEnd {
+  code: number;
+  failure?: Failure;
+  /** Problems writing read-write mounts back to the host. */
+  warnings: string[];
+}
