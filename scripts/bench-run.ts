@@ -35,7 +35,7 @@ function buildBoxes(): { hello: string; cpu: string; native: string } {
   sh('bash', ['examples/hello-c/make.sh']);
   sh(process.execPath, [CLI, 'build', '-q', '-o', join(WORK, 'hello'), 'examples/hello-c']);
   const src = join(ROOT, 'scripts', 'bench-src', 'cpu.c');
-  sh('clang', ['--target=wasm32-wasi', '-O2', '-Wl,--strip-all', '-o', join(WORK, 'cpu-ctx', 'cpu.wasm'), src]);
+  sh('clang', ['--target=wasm32-wasi', '-O2', '-Wl,--strip-debug', '-o', join(WORK, 'cpu-ctx', 'cpu.wasm'), src]);
   writeFileSync(join(WORK, 'cpu-ctx', 'Dockerfile'), 'FROM scratch\nCOPY cpu.wasm /cpu\nENTRYPOINT ["/cpu"]\n');
   sh(process.execPath, [CLI, 'build', '-q', '-o', join(WORK, 'cpu'), join(WORK, 'cpu-ctx')]);
   const native = join(WORK, 'cpu-native');

@@ -58,7 +58,9 @@ export function findCwdHooks(bytes: Uint8Array, scan: ModuleScan): { hooks: CwdH
   const wasiLibc = LIBC_MARKERS.some((n) => fn.has(n));
   const exports: [string, number][] = [];
   const malloc = fn.get('malloc');
-  if (!wasiLibc || malloc === undefined || !scan.sections.some((s) => s.id === SECTION.export)) {
+  // A program that opens no paths links none of the markers, yet its getcwd() still reads __wasilibc_cwd.
+  const libcCwd = wasiLibc || fn.has('getcwd');
+  if (!libcCwd || malloc === undefined || !scan.sections.some((s) => s.id === SECTION.export)) {
     return { hooks: { wasiLibc, chdir: false, cwdVar: undefined }, exports };
   }
   exports.push([CWD_EXPORTS.malloc, malloc]);
