@@ -3,6 +3,7 @@
 // node-rings.ts, because the guest is synchronous (WASI's fd_read blocks) and because a message per
 // write costs microseconds that a guest writing small chunks would pay millions of times.
 // No node: imports, so the worker side stays plain JavaScript.
+import type { RunOptions } from '../core/run.js';
 
 /** A directory of the host mounted into the guest (`-v HOST:GUEST[:ro]`). */
 export interface MountSpec {
@@ -24,16 +25,13 @@ export interface Failure {
   detail?: string;
 }
 
+/** The `docker run` choices a host passes through to runBox unchanged. */
+export type RunChoices = Pick<RunOptions, 'args' | 'entrypoint' | 'env' | 'workdir' | 'engine' | 'memoryLimit'>;
+
 /** The first message the worker receives: the box bytes (transferred) and how to run it. */
-export interface WorkerInit {
+export interface WorkerInit extends RunChoices {
   config: Uint8Array;
   rootfs: Uint8Array;
-  args?: string[];
-  entrypoint?: string;
-  env?: string[];
-  workdir?: string;
-  engine?: 'auto' | 'wasi' | 'wasmer';
-  memoryLimit?: number;
   mounts: MountSpec[];
   /** The input ring (node-rings.ts createInputRing); absent means stdin is empty. */
   stdin?: SharedArrayBuffer;

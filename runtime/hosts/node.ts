@@ -5,7 +5,7 @@
 // reaches the guest but the box, the caller's options and the mounts it names: the worker gets an
 // empty process environment.
 import { Worker } from 'node:worker_threads';
-import type { Failure, MountSpec, WorkerEnd, WorkerInit } from './node-channel.js';
+import type { Failure, MountSpec, RunChoices, WorkerEnd, WorkerInit } from './node-channel.js';
 import { RingReader, RingWriter, createInputRing, createOutputRing } from './node-rings.js';
 
 export type { Failure, MountSpec } from './node-channel.js';
@@ -17,16 +17,9 @@ export interface BoxBytes {
 }
 
 /** How to run a box in Node; the `docker run` choices plus where its stdio goes. */
-export interface NodeRunOptions {
+export interface NodeRunOptions extends RunChoices {
   /** The box (or its promise: the worker starts while it loads). Its buffers are transferred, not copied. */
   box: BoxBytes | Promise<BoxBytes>;
-  args?: string[];
-  entrypoint?: string;
-  env?: string[];
-  workdir?: string;
-  engine?: 'auto' | 'wasi' | 'wasmer';
-  /** Upper bound for the guest's linear memory in bytes; also bounds the worker's JavaScript heap. */
-  memoryLimit?: number;
   mounts?: MountSpec[];
   /** Forwarded to the guest's stdin (docker's `-i`); without it the guest reads end of input at once. */
   stdin?: NodeJS.ReadableStream;
