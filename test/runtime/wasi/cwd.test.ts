@@ -67,9 +67,9 @@ describe.skipIf(PROGRAMS_MISSING)(`WASI working directory${PROGRAMS_MISSING ? ` 
   });
 
   it.each(['cwd-chdir', 'cwd-plain'])('creates a missing WORKDIR, as docker does, and writes there (%s)', async (program) => {
-    const r = await run(program, { cwd: '/new/work' });
-    expect(r.stdout).toMatch(/^(getcwd: \/new\/work\n)?fopen x: missing\n/);
-    const created = r.vfs.get('/new/work/created.txt') as FileNode;
+    const r = await run(program, { cwd: '/new/app' });
+    expect(r.stdout).toMatch(/^(getcwd: \/new\/app\n)?fopen x: missing\n/);
+    const created = r.vfs.get('/new/app/created.txt') as FileNode;
     expect(new TextDecoder().decode(created.bytes())).toBe('made here\n');
   });
 });
