@@ -89,7 +89,8 @@ export async function runBox(box: LoadedBox, options: RunOptions): Promise<numbe
   const env = environment(box, options.env, user.home);
   const cwd = options.workdir || config.WorkingDir || '/';
   if (!cwd.startsWith('/')) throw new RunError(`working directory "${cwd}" is not absolute; give an absolute path to -w`);
-  return launch({ argv, env, cwd, vfs, stdin: options.stdin ?? NO_INPUT, stdout: options.stdout, stderr: options.stderr, uid: user.uid, gid: user.gid, engine: options.engine, memoryLimit: options.memoryLimit, log: options.log });
+  const { stdout, stderr, engine, memoryLimit, log } = options;
+  return launch({ argv, env, cwd, vfs, stdin: options.stdin ?? NO_INPUT, stdout, stderr, uid: user.uid, gid: user.gid, engine, memoryLimit, log });
 }
 
 /** The PATH a spec's environment gives (docker's default when it sets none). */

@@ -26,6 +26,7 @@ const DESCRIPTIONS: Record<Errno, string> = {
 };
 
 const MAX_SYMLINK_HOPS = 40;
+const encoder = new TextEncoder();
 /** Files may not grow past this (the largest ArrayBuffer every host allows). */
 export const MAX_FILE_SIZE = 2 ** 31 - 1;
 
@@ -395,7 +396,7 @@ export class Vfs {
 
   private link(found: Lookup, node: Inode, path: string, syscall: string): void {
     if (found.name === '' || found.name === '.' || found.name === '..') throw new VfsError('EEXIST', syscall, path);
-    if (new TextEncoder().encode(found.name).byteLength > 255) throw new VfsError('ENAMETOOLONG', syscall, path);
+    if (encoder.encode(found.name).byteLength > 255) throw new VfsError('ENAMETOOLONG', syscall, path);
     this.writable(found.parent, path, syscall);
     found.parent.entries().set(found.name, node);
     found.parent.touch();
