@@ -16,7 +16,7 @@ const ALGORITHMS = new Set(['sha256', 'sha384', 'sha512']);
 /**
  * The uncompressed tar stream of a layer, as an async iterable of chunks. The stored blob is hashed
  * as it is read and must equal `layer.digest` (unless that is ''); compression is sniffed from the
- * first bytes (gzip; zstd, xz and bzip2 are refused with 'LAYER_COMPRESSION'; anything else is read as plain tar);
+ * first bytes (gzip and zstd; xz and bzip2 are refused with 'LAYER_COMPRESSION'; anything else is read as plain tar);
  * the uncompressed bytes must equal `layer.diffId` (unless ''). Mismatches surface at EOF as a
  * WasmboxError 'DIGEST', so a consumer must read to the end for the check to happen.
  */
@@ -25,10 +25,10 @@ export async function* openLayer(layer: Layer): AsyncGenerator<Uint8Array> {
   const head = await readHead(blob, MAGIC_BYTES);
   const compression = sniffCompression(head.length === 1 ? head[0] : Buffer.concat(head));
   const compressed = new Digester(layer, 'digest');
-  if (compression !== 'gzip' && compression !== 'none') {
-    throw new WasmboxError('LAYER_COMPRESSION', `layer ${name(layer)} is ${compression}-compressed, which wasmbox cannot read yet`, {
+  if (compression === 'xz' || compression === 'bzip2') {
+    throw new WasmboxError('LAYER_COMPRESSION', `layer ${name(layer)} is ${compression}-compressed, which OCI images do not use`, {
       value: layer.mediaType,
-      hint: compression === 'zstd' ? 'zstd layers arrive with registry support; until then use a gzip or uncompressed image' : 'image layers are gzip-compressed or plain tar; rebuild the image with one of those',
+      hint: 'image layers are gzip- or zstd-compressed or plain tar; rebuild the image with one of those',
     });
   }
   if (compression === 'none') {
@@ -38,7 +38,51 @@ export async function* openLayer(layer: Layer): AsyncGenerator<Uint8Array> {
     for await (const chunk of stored(head, blob, once ? [plain] : [compressed, plain])) yield chunk;
     return;
   }
-  yield* gunzip(layer, stored(head, blob, [compressed]));
+  const source = stored(head, blob, [compressed]);
+  yield* compression === 'zstd' ? unzstd(layer, source) : gunzip(layer, source);
+}
+
+/**
+ * zstd through fzstd's streaming decoder (Node 20's zlib has none; fzstd is pure JS, small, and
+ * maintained by fflate's author). Its callback hands out views into a window it reuses, so each is copied.
+ */
+async function* unzstd(layer: Layer, source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const { Decompress } = await import('fzstd');
+  const diff = new Digester(layer, 'diffId');
+  let out: Uint8Array[] = [];
+  let ended = false;
+  const decoder = new Decompress((data, final) => {
+    out.push(data.slice());
+    if (final) ended = true;
+  });
+  const drain = function* (): Generator<Uint8Array> {
+    const ready = out;
+    out = [];
+    for (const chunk of ready) {
+      diff.update(chunk);
+      yield chunk;
+    }
+  };
+  try {
+    for await (const chunk of source) {
+      decoder.push(chunk);
+      yield* drain();
+    }
+    decoder.push(new Uint8Array(0), true);
+    yield* drain();
+  } catch (err) {
+    throw zstdError(layer, err);
+  }
+  if (!ended) throw zstdError(layer, Object.assign(new Error('unexpected EOF'), { code: 6 }));
+  diff.check();
+}
+
+function zstdError(layer: Layer, err: unknown): unknown {
+  if (err instanceof WasmboxError || typeof (err as { code?: unknown }).code !== 'number') return err;
+  const early = /EOF|end/i.test((err as Error).message);
+  return new WasmboxError(early ? 'LAYER_TRUNCATED' : 'LAYER_FORMAT', `layer ${name(layer)}: ${early ? 'the zstd stream ends early' : `corrupt zstd data (${(err as Error).message})`}`, {
+    value: layer.digest, hint: early ? 'the layer blob is incomplete; fetch the image again' : 'the layer blob is damaged; fetch the image again', cause: err,
+  });
 }
 
 async function* gunzip(layer: Layer, source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { WasmboxError } from '../../src/errors.js';
@@ -9,6 +11,9 @@ import { listing } from '../helpers/listing.js';
 
 const entries = [{ name: 'etc/' }, { name: 'etc/hostname', data: 'box\n' }, { name: 'big', data: 'z'.repeat(3000) }];
 const wrong = 'sha256:' + '0'.repeat(64);
+/** zstd from the real `zstd` program (installed by .ci/run), so the stream is what registries serve. */
+const zstd = (bytes: Uint8Array): Uint8Array => execFileSync('zstd', ['-q', '-c'], { input: bytes });
+const noZstd = existsSync('/usr/bin/zstd') ? false : 'the zstd program is missing (apt-get install zstd)';
 
 async function failure(p: Promise<unknown>): Promise<WasmboxError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
@@ -48,14 +53,36 @@ describe('openLayer', () => {
   });
 
   it.each([
-    ['zstd', [0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0], /registry support/],
-    ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0, 4, 0xe6, 0xd6], /gzip-compressed or plain tar/],
-    ['bzip2', [0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0x9a], /gzip-compressed or plain tar/],
+    ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0, 4, 0xe6, 0xd6], /gzip- or zstd-compressed or plain tar/],
+    ['bzip2', [0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0x9a], /gzip- or zstd-compressed or plain tar/],
   ])('refuses %s with LAYER_COMPRESSION, even when its magic arrives a byte at a time', async (kind, bytes, hint) => {
     const err = await failure(collect(openLayer(layerOf(new Uint8Array(bytes), { chunk: 1 }))));
     expect(err.code).toBe('LAYER_COMPRESSION');
     expect(err.message).toContain(`${kind}-compressed`);
     expect(err.hint).toMatch(hint);
+  });
+
+  describe.skipIf(noZstd)('zstd layers', () => {
+    it.each([1, 7, 4096])('yields the tar of a zstd layer read %i bytes at a time', async (chunk) => {
+      const plain = await makeTar([...entries, { name: 'large', data: 'ab'.repeat(300_000) }]);
+      expect(await collect(openLayer(layerOf(zstd(plain), { uncompressed: plain, chunk })))).toEqual(Buffer.from(plain));
+    });
+
+    it('refuses a zstd layer whose diff_id is wrong, naming both digests', async () => {
+      const plain = await makeTar(entries);
+      const err = await failure(collect(openLayer(layerOf(zstd(plain), { uncompressed: plain, diffId: wrong }))));
+      expect(err.code).toBe('DIGEST');
+      expect(err.message).toContain(sha256(plain));
+    });
+
+    it.each([
+      ['cut', (z: Uint8Array) => z.subarray(0, z.length - 20), 'LAYER_TRUNCATED'],
+      ['damaged', (z: Uint8Array) => Uint8Array.from(z, (b, i) => (i > 12 && i < z.length - 8 ? b ^ 0x5a : b)), 'LAYER_FORMAT'],
+    ] as const)('reports a %s zstd stream as %s or a digest mismatch, never a crash', async (_n, damage, code) => {
+      const plain = await makeTar([...entries, { name: 'large', data: 'xyz'.repeat(100_000) }]);
+      const err = await failure(collect(openLayer(layerOf(damage(zstd(plain)), { uncompressed: plain, digest: '' }))));
+      expect([code, 'DIGEST', 'LAYER_FORMAT']).toContain(err.code);
+    });
   });
 
   it('reads a plain layer whose first member is named like bzip2 magic ("BZh…") as a tar', async () => {
