@@ -9,6 +9,7 @@
 #   OUTDIR/layers-docker.tar      the same image as a docker-archive (skopeo copy)
 #   OUTDIR/layers-oci.tar         the same image as an oci-archive (skopeo copy)
 #   OUTDIR/debian                 debootstrap --variant=minbase bookworm in three layers
+#   OUTDIR/multiarch, OUTDIR/wasi registry test images (scripts/fixtures/registry-images.sh)
 # Every fixture has a stamp holding a hash of the scripts that make it; a fixture whose stamp matches
 # is skipped, so reruns are instant. The debootstrap rootfs is cached in OUTDIR/.cache and kept across
 # script changes (delete it to fetch again). MIRROR=... overrides the Debian mirror.
@@ -103,6 +104,10 @@ build_debian() {
   say "debian: $(du -sh "$OUT/debian" | cut -f1) in $OUT/debian"
 }
 
+build_registry() {
+  bash "$HERE/fixtures/registry-images.sh" "$OUT"
+}
+
 # Runs `build_$1` unless its stamp matches the hash of the given input files.
 fixture() {
   local name=$1; shift
@@ -118,5 +123,6 @@ need skopeo 'apt-get install skopeo'
 fixture layers "${BASH_SOURCE[0]}" "$HERE/fixtures/layers.ts" "$HERE/fixtures/add-raw-layer.ts"
 fixture archives "${BASH_SOURCE[0]}" "$OUT/.stamps/layers"
 fixture debian "${BASH_SOURCE[0]}" "$HERE/fixtures/debian-layers.sh"
+fixture registry "${BASH_SOURCE[0]}" "$HERE/fixtures/registry-images.sh" "$HERE/fixtures/oci-index.ts" "$HERE/fixtures/registry-hello.c"
 rm -rf "$OUT/.work"
 say "done: $OUT"

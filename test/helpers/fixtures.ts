@@ -16,14 +16,19 @@ const run = promisify(execFile);
 /** The directory fixtures are built into: `$WASMBOX_FIXTURES`, else test/fixtures/build. */
 export const FIXTURES_DIR = process.env.WASMBOX_FIXTURES ?? resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/build');
 
-/** The fixtures make-fixtures.sh builds. `layers-docker`/`layers-oci` are archives of `layers`. */
-export type FixtureName = 'layers' | 'debian' | 'layers-docker' | 'layers-oci';
+/**
+ * The fixtures make-fixtures.sh builds. `layers-docker`/`layers-oci` are archives of `layers`; `multiarch`
+ * (an index: linux/amd64, linux/arm64, linux/arm/v7) and `wasi` (wasi/wasm) are the registry test images.
+ */
+export type FixtureName = 'layers' | 'debian' | 'layers-docker' | 'layers-oci' | 'multiarch' | 'wasi';
 
 const FILES: Record<FixtureName, { path: string; stamp: string; scheme: string }> = {
   layers: { path: 'layers', stamp: 'layers', scheme: 'oci-layout' },
   debian: { path: 'debian', stamp: 'debian', scheme: 'oci-layout' },
   'layers-docker': { path: 'layers-docker.tar', stamp: 'archives', scheme: 'docker-archive' },
   'layers-oci': { path: 'layers-oci.tar', stamp: 'archives', scheme: 'oci-archive' },
+  multiarch: { path: 'multiarch', stamp: 'registry', scheme: 'oci-layout' },
+  wasi: { path: 'wasi', stamp: 'registry', scheme: 'oci-layout' },
 };
 
 /** A fixture's location, its wasmbox image reference, and whether it was built (its stamp exists). */
