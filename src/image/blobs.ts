@@ -24,7 +24,7 @@ const DIGESTS: Record<string, RegExp> = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a
 /** Checks a digest's algorithm and hex form; throws `DIGEST`, so a digest can never name a path. */
 export function checkDigest(digest: unknown, what: string): string {
   const [alg, hex, extra] = typeof digest === 'string' ? digest.split(':') : [];
-  if (extra !== undefined || !alg || !hex || !DIGESTS[alg]?.test(hex)) {
+  if (extra !== undefined || !alg || !hex || !(Object.hasOwn(DIGESTS, alg) && DIGESTS[alg].test(hex))) {
     fail('DIGEST', `${what} has a malformed or unsupported digest`, { value: String(digest), hint: 'digests are sha256:<64 hex> or sha512:<128 hex>; the image may be damaged or hostile' });
   }
   return digest as string;
