@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
-import type { FileNode, Node, Tree } from '../fs/tree.js';
+import { IMPLICIT_DIR, type FileNode, type Meta, type Node, type Tree } from '../fs/tree.js';
 
 // The largest values a ustar header field holds; anything bigger (or negative) goes into a PAX record.
 const MAX_ID = 0o7777777;
@@ -38,6 +38,9 @@ export async function treeDiffId(tree: Tree): Promise<string> {
 
 async function feed(pack: Pack, tree: Tree): Promise<void> {
   const firstPath = new Map<FileNode, string>();
+  // The root's own mode, owner and time travel as a `./` entry (what flatten applies to the root), written
+  // only when they differ from an implicit directory's, so trees with a plain root keep the tar they had.
+  if (!plainRoot(tree.root)) await addEntry(pack, { ...headerFor('.', tree.root, undefined), name: './' }, undefined);
   for (const [path, node] of tree.walk()) {
     const name = path.slice(1);
     let link: string | undefined;
@@ -50,6 +53,10 @@ async function feed(pack: Pack, tree: Tree): Promise<void> {
     await addEntry(pack, header, body);
   }
   pack.finalize();
+}
+
+function plainRoot(root: Meta): boolean {
+  return root.mode === IMPLICIT_DIR.mode && root.uid === IMPLICIT_DIR.uid && root.gid === IMPLICIT_DIR.gid && root.mtime === IMPLICIT_DIR.mtime;
 }
 
 type Headers = Partial<Header> & Pick<Header, 'name'>;
