@@ -6,6 +6,7 @@ import type { ImageConfig } from '../image/config.js';
 import { openImage } from '../image/open.js';
 import type { ImageSource } from '../image/source.js';
 import { type Platform, parsePlatform } from '../image/platform.js';
+import type { RegistryAccess } from '../registry/source.js';
 import { familiar, parseImageRef } from '../image/ref.js';
 import { BASE_MAP_VARIABLE, type BaseMap, chooseBase, describeChoice, loadBaseMap } from './base-map.js';
 
@@ -28,6 +29,10 @@ export interface LoaderOptions {
   contexts: Map<string, string>;
   log?: (message: string) => void;
   onLayer?: (ref: string, index: number, count: number) => void;
+  /** True when `--platform` was given; else indexes offering `wasi/wasm` give that. */
+  platformExplicit?: boolean;
+  /** How registry images are pulled (client, cache, `--pull`); the defaults when absent. */
+  registry?: () => RegistryAccess;
   /** Which registry bases become built-in ones (base-map.ts); read from WASMBOX_BASE_MAP when absent. */
   baseMap?: BaseMap;
 }
@@ -40,10 +45,11 @@ export function imageLoader(opts: LoaderOptions): ImageLoader {
       const named = namedContext(opts.contexts, ref);
       const target = named ?? ref;
       const platform = platformText ? parsePlatform(platformText) : opts.platform;
+      const explicit = platformText ? true : (opts.platformExplicit ?? false);
       const key = `${target}|${platformText ?? ''}`;
       let loaded = cache.get(key);
       if (!loaded) {
-        loaded = locateErrors(at, 'FROM', () => open(target, platform, opts));
+        loaded = locateErrors(at, 'FROM', () => open(target, { platform, explicit }, opts));
         cache.set(key, loaded);
       }
       return loaded;
@@ -59,8 +65,14 @@ function namedContext(contexts: Map<string, string>, ref: string): string | unde
   return undefined;
 }
 
-async function open(ref: string, platform: Platform, opts: LoaderOptions): Promise<LoadedImage> {
-  const source = await openSource(ref, platform, opts);
+/** The platform an image is opened for, and whether the user named it. */
+interface Want {
+  platform: Platform;
+  explicit: boolean;
+}
+
+async function open(ref: string, want: Want, opts: LoaderOptions): Promise<LoadedImage> {
+  const source = await openSource(ref, want, opts);
   const [config, layers] = await Promise.all([source.config(), source.layers()]);
   if (layers.length) opts.log?.(`flattening ${ref}: ${layers.length} layer(s)`);
   const tree = await flattenImage(layers, new Tree(), {
@@ -71,11 +83,12 @@ async function open(ref: string, platform: Platform, opts: LoaderOptions): Promi
 }
 
 /** The image a reference names, after base-image substitution (only references a registry would serve are substituted). */
-async function openSource(ref: string, platform: Platform, opts: LoaderOptions): Promise<ImageSource> {
+async function openSource(ref: string, { platform, explicit }: Want, opts: LoaderOptions): Promise<ImageSource> {
   const parsed = parseImageRef(ref);
   const choice = parsed.kind === 'registry' ? chooseBase(parsed.ref, (opts.baseMap ??= loadBaseMap(process.env[BASE_MAP_VARIABLE]))) : undefined;
-  if (!choice) return openImage(parsed, { baseDir: opts.baseDir, platform });
+  const openOpts = { baseDir: opts.baseDir, platform, platformExplicit: explicit, registry: opts.registry };
+  if (!choice) return openImage(parsed, openOpts);
   for (const line of describeChoice(ref, choice)) opts.log?.(line);
   if (choice.kind === 'builtin') return builtinImage(choice.name, platform);
-  return openImage(parseImageRef(choice.ref), { baseDir: opts.baseDir, platform });
+  return openImage(parseImageRef(choice.ref), openOpts);
 }

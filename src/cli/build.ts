@@ -1,14 +1,18 @@
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { WasmboxError } from '../errors.js';
 import { build } from '../build/execute.js';
 import { diskCache } from '../build/cache.js';
 import { imageLoader } from '../build/images.js';
-import { DEFAULT_PLATFORM, parsePlatform } from '../image/platform.js';
+import { DEFAULT_PLATFORM, type Platform, parsePlatform } from '../image/platform.js';
 import { treeDiffId } from '../box/canonical-tar.js';
 import { writeBox } from '../box/pack.js';
-import { type Reporter, withProgress } from './progress.js';
+import type { RegistryAccess } from '../registry/source.js';
+import { type Reporter, downloadSteps, withProgress } from './progress.js';
+import { type Output, boxDestination, parseOutputs, writeOutputs } from './output.js';
+import { registryAccess } from './registry-flags.js';
 
 /** The `wasmbox build` flags, as typed on the command line. */
 export interface BuildFlags {
@@ -19,9 +23,14 @@ export interface BuildFlags {
   platform?: string;
   buildContexts: string[];
   quiet: boolean;
-  output: string;
+  /** `-o/--output`, repeatable: a box directory, `type=box,dest=DIR` or `type=oci,dest=PATH[,tar=false][,name=TAG]`. */
+  output: string[];
   /** `--no-cache`: run every step again (results are still stored for later builds). */
   noCache?: boolean;
+  /** `--pull`: resolve registry tags again instead of reusing ones pulled before. */
+  pull?: boolean;
+  /** `--insecure-registry HOST`: registries reached over plain HTTP (loopback ones always are). */
+  insecureRegistry?: string[];
 }
 
 /** `wasmbox build`: read the Dockerfile, evaluate it, and write the box atomically. */
@@ -31,13 +40,38 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
   const buildArgs = parseBuildArgs(flags.buildArgs);
   const contexts = parseContexts(flags.buildContexts);
   const platform = flags.platform === undefined ? DEFAULT_PLATFORM : parsePlatform(flags.platform);
-  const outDir = resolve(flags.output);
+  const outputs = parseOutputs(flags.output);
+  const boxDir = boxDestination(outputs);
+  // With only OCI outputs the box is made in a private temporary directory and exported from there.
+  const outDir = boxDir === undefined ? join(await mkdtemp(join(tmpdir(), 'wasmbox-build-')), 'box') : resolve(boxDir);
+  try {
+    await buildTo(outDir, outputs, { flags, contextDir, dockerfile, buildArgs, contexts, platform });
+  } finally {
+    if (boxDir === undefined) await rm(dirname(outDir), { recursive: true, force: true });
+  }
+}
+
+interface Prepared {
+  flags: BuildFlags;
+  contextDir: string;
+  dockerfile: { text: string; name: string; path?: string };
+  buildArgs: Map<string, string>;
+  contexts: Map<string, string>;
+  platform: Platform;
+}
+
+async function buildTo(outDir: string, outputs: Output[], { flags, contextDir, dockerfile, buildArgs, contexts, platform }: Prepared): Promise<void> {
   const sourceDateEpoch = readEpoch();
   const manifest = await withProgress(`Building ${dockerfile.name}`, flags.quiet, async (report) => {
     const output = outputLines(report);
+    let access: RegistryAccess | undefined;
+    const registry = (): RegistryAccess =>
+      (access ??= { ...registryAccess({ insecureRegistry: flags.insecureRegistry ?? [], pull: flags.pull ? 'always' : 'missing' }, report.log), onBytes: downloadSteps(report) });
     const images = imageLoader({
       baseDir: process.cwd(),
       platform,
+      platformExplicit: flags.platform !== undefined,
+      registry,
       contexts,
       log: report.log,
       onLayer: (ref, index, count) => report.step(`reading ${ref}: layer ${count - index}/${count}`),
@@ -65,12 +99,23 @@ export async function runBuild(flags: BuildFlags): Promise<void> {
     result.config.rootfs.diff_ids = [await treeDiffId(result.tree)];
     return writeBox(outDir, result.tree, result.config);
   });
+  // The build's tree is out of reach here, so exporting (which reads the box back) does not hold two copies.
+  const extra = outputs.filter((o) => o.type === 'oci' || resolve(o.dest) !== outDir);
+  const written = extra.length ? await withProgress('Exporting', flags.quiet, async (report) => {
+    report.step(`writing ${extra.map((o) => o.dest).join(', ')}`);
+    return writeOutputs(outDir, extra);
+  }) : [];
+  const boxDir = boxDestination(outputs);
   if (flags.quiet) {
-    process.stdout.write(`${outDir}\n`);
+    process.stdout.write([...(boxDir ? [outDir] : []), ...written.map((w) => resolve(w.output.dest))].map((line) => `${line}\n`).join(''));
     return;
   }
   const mb = (manifest.rootfs.fileBytes / 1e6).toFixed(1);
-  process.stdout.write(`box written to ${flags.output}: ${manifest.rootfs.entries} paths, ${mb} MB of files, config ${manifest.config.digest}\n`);
+  if (boxDir) process.stdout.write(`box written to ${boxDir}: ${manifest.rootfs.entries} paths, ${mb} MB of files, config ${manifest.config.digest}\n`);
+  for (const w of written) {
+    if (w.output.type === 'oci') process.stdout.write(`OCI image ${w.output.tar ? 'archive' : 'layout'} written to ${w.output.dest} (tag ${w.output.name}): manifest ${w.digest}\n`);
+    else process.stdout.write(`box copied to ${w.output.dest}\n`);
+  }
 }
 
 /** RUN output as log lines: whole lines as they complete, a partial one when the next step starts. */

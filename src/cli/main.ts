@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
 import { WasmboxError, didYouMean } from '../errors.js';
 
-const COMMANDS = ['build', 'inspect', 'run'];
+const COMMANDS = ['build', 'inspect', 'run', 'pull', 'push', 'login', 'logout', 'cache'];
+const OPTIONS = ['file', 'build-arg', 'target', 'platform', 'build-context', 'no-cache', 'pull', 'insecure-registry', 'quiet', 'output', 'json', 'all', 'force', 'filter', 'username', 'password', 'password-stdin', 'help'];
 
 /** Run the wasmbox command line; resolves to the process exit code. User errors print one clear message, never a stack. */
 export async function main(argv: string[]): Promise<number> {
@@ -19,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
     return report(err);
   }
 }
+
+const insecureOption = { type: 'string', array: true, default: [] as string[], describe: 'Allow plain HTTP to this registry host[:port] (loopback hosts always are)' } as const;
 
 async function cli(argv: string[]): Promise<Argv> {
   const { default: yargs } = await import('yargs');
@@ -39,8 +42,10 @@ async function cli(argv: string[]): Promise<Argv> {
           .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default linux/amd64)' })
           .option('build-context', { type: 'string', array: true, default: [], describe: 'Substitute an image name: NAME=oci-layout://DIR[:TAG]' })
           .option('no-cache', { type: 'boolean', default: false, describe: 'Do not use the build cache' })
+          .option('pull', { type: 'boolean', default: false, describe: 'Resolve registry tags again instead of reusing ones pulled before' })
+          .option('insecure-registry', insecureOption)
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the box directory' })
-          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Directory to write the box to (replaced atomically)' }),
+          .option('output', { alias: 'o', type: 'string', array: true, demandOption: true, describe: 'Where to write: a box directory (replaced atomically), or type=oci,dest=FILE|DIR[,tar=false][,name=TAG]; repeatable' }),
       async (args) => {
         const { runBuild } = await import('./build.js');
         await runBuild({
@@ -51,10 +56,92 @@ async function cli(argv: string[]): Promise<Argv> {
           platform: args.platform,
           buildContexts: args['build-context'].map(String),
           quiet: args.quiet,
-          output: args.output,
+          output: args.output.map(String),
           noCache: args['no-cache'],
+          pull: args.pull,
+          insecureRegistry: args['insecure-registry'].map(String),
         });
       },
+    )
+    .command(
+      'pull <ref>',
+      'Pull an image into the cache (and, with -o, write it as a box)',
+      (y) =>
+        y
+          .positional('ref', { type: 'string', describe: 'Image reference, e.g. alpine:3.19 or localhost:5000/app@sha256:…', demandOption: true })
+          .option('platform', { type: 'string', describe: 'Index entry to use (default: wasi/wasm when offered, else linux/amd64)' })
+          .option('output', { alias: 'o', type: 'string', describe: 'Also write the image as a box to this directory' })
+          .option('insecure-registry', insecureOption)
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the pinned reference' }),
+      async (args) => {
+        const { runPull } = await import('./pull.js');
+        await runPull({ ref: args.ref!, platform: args.platform, output: args.output, quiet: args.quiet, insecureRegistry: args['insecure-registry'].map(String) });
+      },
+    )
+    .command(
+      'push <box> <ref>',
+      'Push a box to a registry as an OCI image (platform wasi/wasm)',
+      (y) =>
+        y
+          .positional('box', { type: 'string', describe: 'Box directory (the -o of wasmbox build)', demandOption: true })
+          .positional('ref', { type: 'string', describe: 'Where to push, e.g. localhost:5000/app:1.0', demandOption: true })
+          .option('insecure-registry', insecureOption)
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the pushed reference' }),
+      async (args) => {
+        const { runPush } = await import('./push.js');
+        await runPush({ box: args.box!, ref: args.ref!, quiet: args.quiet, insecureRegistry: args['insecure-registry'].map(String) });
+      },
+    )
+    .command(
+      'login [server]',
+      'Save credentials for a registry (in docker\'s config.json)',
+      (y) =>
+        y
+          .positional('server', { type: 'string', describe: 'Registry host[:port] (default docker.io)' })
+          .option('username', { alias: 'u', type: 'string', describe: 'User name' })
+          .option('password', { alias: 'p', type: 'string', describe: 'Password or token (prefer --password-stdin)' })
+          .option('password-stdin', { type: 'boolean', default: false, describe: 'Read the password from stdin' })
+          .option('insecure-registry', insecureOption),
+      async (args) => {
+        const { runLogin } = await import('./login.js');
+        await runLogin({ server: args.server, username: args.username, password: args.password, passwordStdin: args['password-stdin'], insecureRegistry: args['insecure-registry'].map(String) });
+      },
+    )
+    .command(
+      'logout [server]',
+      'Remove saved credentials for a registry',
+      (y) => y.positional('server', { type: 'string', describe: 'Registry host[:port] (default docker.io)' }),
+      async (args) => {
+        const { runLogout } = await import('./login.js');
+        await runLogout({ server: args.server });
+      },
+    )
+    .command('cache', 'Show or clean the image and build cache', (y) =>
+      y
+        .command(
+          'ls',
+          'List cached images and the space used',
+          (c) => c.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+          async (args) => {
+            const { runCacheLs } = await import('./cache.js');
+            await runCacheLs({ json: args.json });
+          },
+        )
+        .command(
+          'prune',
+          'Remove cached blobs no image uses (--all: everything, the build cache too)',
+          (c) =>
+            c
+              .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove everything cached' })
+              .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not ask (wasmbox never asks; accepted for docker users)' })
+              .option('filter', { type: 'string', array: true, default: [], describe: 'Prune only entries older than until=DURATION|TIMESTAMP|DATE (e.g. until=24h)' }),
+          async (args) => {
+            const { runCachePrune } = await import('./cache.js');
+            const { untilFromFilters } = await import('./cache-format.js');
+            await runCachePrune({ all: args.all, force: args.force, filterUntil: untilFromFilters(args.filter.map(String)) });
+          },
+        )
+        .demandCommand(1, 'name a cache command: ls or prune'),
     )
     .command(
       'inspect <box>',
@@ -70,7 +157,7 @@ async function cli(argv: string[]): Promise<Argv> {
     )
     // Listed for --help and typo suggestions only: main() hands `run` to run.ts before yargs loads.
     .command('run <box> [args..]', 'Run a box\'s command (wasmbox run --help for its options)')
-    .demandCommand(1, 'name a command: build, inspect or run')
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
     .strict()
     .recommendCommands()
     .help()
@@ -90,7 +177,7 @@ function usageError(msg: string, argv: string[]): WasmboxError {
   const unknown = /Unknown arguments?: (.+)/.exec(msg);
   if (unknown) {
     const flag = unknown[1].split(',')[0].trim();
-    const known = ['file', 'build-arg', 'target', 'platform', 'build-context', 'no-cache', 'quiet', 'output', 'json', 'help', ...COMMANDS];
+    const known = [...OPTIONS, ...COMMANDS];
     const name = flag.replace(/^-+/, '');
     const match = didYouMean(name, known);
     return new WasmboxError('USAGE', `unknown ${COMMANDS.includes(argv[0]) || flag.startsWith('-') ? 'option' : 'command'} ${flag}`, {

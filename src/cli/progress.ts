@@ -42,3 +42,14 @@ export async function withProgress<T>(title: string, quiet: boolean, work: (repo
   await list.run();
   return result as T;
 }
+
+/** A progress step per tenth of each blob downloaded (not one per chunk). */
+export function downloadSteps(report: Reporter): (digest: string, bytes: number, total?: number) => void {
+  const shown = new Map<string, number>();
+  return (digest, bytes, total) => {
+    const tenth = total ? Math.floor((bytes / total) * 10) : Math.floor(bytes / 1e7);
+    if (shown.get(digest) === tenth) return;
+    shown.set(digest, tenth);
+    report.step(`downloading ${digest.slice(7, 19)}: ${(bytes / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
+  };
+}

@@ -17,11 +17,15 @@ export interface RunFlags {
   timeout?: string;
   memory?: string;
   engine?: string;
+  /** For a BOX that is a registry reference: `--pull`, `--platform`, `--insecure-registry`. */
+  pull?: string;
+  platform?: string;
+  insecureRegistry: string[];
   help: boolean;
 }
 
 interface OptionSpec {
-  key: 'env' | 'envFiles' | 'workdir' | 'entrypoint' | 'volumes' | 'interactive' | 'timeout' | 'memory' | 'engine' | 'help';
+  key: 'env' | 'envFiles' | 'workdir' | 'entrypoint' | 'volumes' | 'interactive' | 'timeout' | 'memory' | 'engine' | 'pull' | 'platform' | 'insecureRegistry' | 'help';
   short?: string;
   takesValue: boolean;
 }
@@ -36,6 +40,9 @@ const OPTIONS: Record<string, OptionSpec> = {
   timeout: { key: 'timeout', takesValue: true },
   memory: { key: 'memory', short: 'm', takesValue: true },
   engine: { key: 'engine', takesValue: true },
+  pull: { key: 'pull', takesValue: true },
+  platform: { key: 'platform', takesValue: true },
+  'insecure-registry': { key: 'insecureRegistry', takesValue: true },
   help: { key: 'help', short: 'h', takesValue: false },
 };
 const BY_SHORT = new Map(Object.entries(OPTIONS).filter(([, o]) => o.short).map(([name, o]) => [o.short!, name]));
@@ -43,7 +50,8 @@ const BY_SHORT = new Map(Object.entries(OPTIONS).filter(([, o]) => o.short).map(
 /** The usage text of `wasmbox run --help`. */
 export const RUN_USAGE = `Usage: wasmbox run [options] BOX [--] [ARGS...]
 
-Run a box's command (its Entrypoint and Cmd; ARGS replace the Cmd), as docker run does.
+Run a box's command (its Entrypoint and Cmd; ARGS replace the Cmd), as docker run does. BOX is a box
+directory (the -o of wasmbox build) or an image reference (pulled into the cache and made a box once).
 
 Options:
   -e, --env K=V          Set a variable in the guest (K alone: take it from this shell)
@@ -55,6 +63,9 @@ Options:
       --timeout S        Stop the guest after S seconds (exit code 124)
   -m, --memory SIZE      Cap the guest's memory (512m, 1g, 64k or bytes; exit code 137 when hit)
       --engine E         auto (by the module's imports), wasi or wasmer
+      --pull P           For a registry BOX: missing (default; reuse a pulled tag), always, never
+      --platform P       For a registry BOX: the index entry to use (default: wasi/wasm, else linux/amd64)
+      --insecure-registry HOST  Allow plain HTTP to HOST (loopback hosts always are)
   -h, --help             Show this help
 
 Exit code: the guest's; 125 when wasmbox cannot run the box, 126/127 when the command cannot run
@@ -63,7 +74,7 @@ or is not found, 130 on Ctrl-C.
 
 /** Split a `wasmbox run` command line (the words after `run`) into flags, the box and the guest's args. */
 export function parseRunArgs(argv: string[]): RunFlags {
-  const flags: RunFlags = { box: '', args: [], env: [], envFiles: [], volumes: [], interactive: false, help: false };
+  const flags: RunFlags = { box: '', args: [], env: [], envFiles: [], volumes: [], insecureRegistry: [], interactive: false, help: false };
   let box: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i];
@@ -141,7 +152,7 @@ function setFlag(flags: RunFlags, spec: OptionSpec, value: string, flag: string)
       throw new WasmboxError('USAGE', `${flag} takes no value`, { instruction: flag, value, hint: `write ${flag} alone (or ${flag}=false)` });
     }
     flags[spec.key] = value === 'true';
-  } else if (spec.key === 'env' || spec.key === 'envFiles' || spec.key === 'volumes') {
+  } else if (spec.key === 'env' || spec.key === 'envFiles' || spec.key === 'volumes' || spec.key === 'insecureRegistry') {
     flags[spec.key].push(value);
   } else {
     flags[spec.key] = value;

@@ -37,7 +37,7 @@ async function run(flags: RunFlags): Promise<number> {
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   try {
     const result = await runNode({
-      box: readBoxBytes(flags.box),
+      box: readBoxBytes(flags),
       args: flags.args, entrypoint: flags.entrypoint, env, workdir, engine, memoryLimit, mounts,
       stdin: flags.interactive ? process.stdin : undefined,
       timeoutMs,
@@ -50,15 +50,14 @@ async function run(flags: RunFlags): Promise<number> {
   }
 }
 
-/** The box's files, digest-checked; a BOX that is not a directory is said to be unsupported (for now). */
-async function readBoxBytes(box: string): Promise<BoxBytes> {
+/** The box's files, digest-checked. BOX is a box directory or, when no such path exists, an image reference. */
+async function readBoxBytes(flags: RunFlags): Promise<BoxBytes> {
+  let box = flags.box;
   const st = await stat(box).catch(() => undefined);
   if (st && !st.isDirectory()) {
-    throw new WasmboxError('BOX_NOT_FOUND', `${box} is a file, not a box directory`, { instruction: 'wasmbox run', value: box, hint: 'name the directory wasmbox build wrote (its -o); running a box from a registry reference is not supported yet' });
+    throw new WasmboxError('BOX_NOT_FOUND', `${box} is a file, not a box directory`, { instruction: 'wasmbox run', value: box, hint: 'name the directory wasmbox build wrote (its -o), or an image reference' });
   }
-  if (!st && !/^[./~]/.test(box) && (/[:@]/.test(box) || /^[^/]+\.[^/]+\//.test(box))) {
-    throw new WasmboxError('BOX_NOT_FOUND', `${box} looks like a registry reference; running boxes from a registry is not supported yet`, { instruction: 'wasmbox run', value: box, hint: 'build the box locally (wasmbox build -o DIR) and run DIR' });
-  }
+  if (!st && !/^[./~]/.test(box)) box = await (await import('./run-pull.js')).boxDirForRef(flags);
   // Loaded here, not at the top: the digest check's crypto then loads while the worker starts.
   const { readBox } = await import('../box/pack.js');
   return (await readBox(box)).bytes;

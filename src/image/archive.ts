@@ -24,9 +24,9 @@ const MEDIA_TYPES: Partial<Record<Compression, string>> = { gzip: GZIP, zstd: ZS
 const CONTENT_ADDRESSED = /^(?:blobs\/sha256\/([a-f0-9]{64})|blobs\/sha512\/([a-f0-9]{128})|([a-f0-9]{64})\.json)$/;
 
 /** Opens an `oci-archive` (a tar of an OCI image layout) without extracting it. */
-export async function openOciArchive(file: string, ref: string, tag: string | undefined, platform: Platform): Promise<ImageSource> {
+export async function openOciArchive(file: string, ref: string, tag: string | undefined, platform: Platform, platformExplicit?: boolean): Promise<ImageSource> {
   const store = tarStore(file, await indexTar(file));
-  return openOciLayout(store, ref, { tag, platform });
+  return openOciLayout(store, ref, { tag, platform, platformExplicit });
 }
 
 /** Opens a `docker save` archive (legacy `<id>/layer.tar` or `blobs/sha256/…` members) without extracting it. */

@@ -1,7 +1,7 @@
 import { fail, suggest } from '../errors.js';
 import { blobPath, parseJson, readJsonFile, readVerifiedJson, type FileStore } from './blobs.js';
 import type { ImageConfig } from './config.js';
-import { selectPlatform, type Platform } from './platform.js';
+import { selectImagePlatform, type Platform } from './platform.js';
 import type { ImageSource, Layer } from './source.js';
 
 /** Which image of a layout to open: by tag, by digest, or the only one; then the platform. */
@@ -9,6 +9,8 @@ export interface LayoutSelector {
   tag?: string;
   digest?: string;
   platform: Platform;
+  /** True when the user named the platform; else a `wasi/wasm` entry is preferred (selectImagePlatform). */
+  platformExplicit?: boolean;
 }
 
 /** An OCI content descriptor, the fields we read. */
@@ -39,7 +41,7 @@ export async function openOciLayout(store: FileStore, ref: string, sel: LayoutSe
   }
   const index = parseJson<Manifest>(await readJsonFile(store, 'index.json', 'the index'), 'index.json', store.where);
   const top = await chooseTop(store, index.manifests ?? [], sel, ref);
-  const manifest = await resolve(store, top, sel.platform, 0);
+  const manifest = await resolve(store, top, sel, 0);
   return imageFrom(store, ref, manifest);
 }
 
@@ -75,13 +77,13 @@ function matchesTag(d: Descriptor, tag: string): boolean {
 }
 
 /** Follows indexes (choosing by platform) down to an image manifest, checking every digest. */
-async function resolve(store: FileStore, node: Manifest, platform: Platform, depth: number): Promise<Manifest> {
+async function resolve(store: FileStore, node: Manifest, sel: LayoutSelector, depth: number): Promise<Manifest> {
   if (node.manifests) {
     if (depth > MAX_NESTING) fail('IMAGE_INVALID', `indexes in ${store.where} nest too deeply`, { hint: 'the image is damaged or hostile' });
     const list = node.manifests;
     // A lone entry without a platform (umoci, skopeo) is taken as is; otherwise the platform decides.
-    const next = list.length === 1 && !list[0].platform ? list[0] : selectPlatform(list, platform, `the index in ${store.where}`);
-    return resolve(store, await readVerifiedJson<Manifest>(store, next.digest, 'a manifest'), platform, depth + 1);
+    const next = list.length === 1 && !list[0].platform ? list[0] : selectImagePlatform(list, sel.platform, `the index in ${store.where}`, sel.platformExplicit ?? false);
+    return resolve(store, await readVerifiedJson<Manifest>(store, next.digest, 'a manifest'), sel, depth + 1);
   }
   if (!node.config || !Array.isArray(node.layers)) {
     fail('IMAGE_INVALID', `a manifest in ${store.where} is not an image manifest (${node.mediaType ?? 'no media type'})`, { hint: 'only OCI and Docker v2 image manifests are supported' });

@@ -5,6 +5,8 @@ import { openDockerArchive, openOciArchive } from './archive.js';
 import { dirStore } from './blobs.js';
 import { openOciLayout } from './oci-layout.js';
 import type { Platform } from './platform.js';
+import { defaultRegistryAccess, openRegistryImage, type RegistryAccess } from '../registry/source.js';
+import { parseRegistryRef } from '../registry/reference.js';
 import type { ImageRef } from './ref.js';
 import { scratchImage } from './scratch.js';
 import type { ImageSource } from './source.js';
@@ -13,6 +15,10 @@ import type { ImageSource } from './source.js';
 export interface OpenOptions {
   baseDir: string;
   platform: Platform;
+  /** True when the user named the platform; else indexes offering `wasi/wasm` give that. */
+  platformExplicit?: boolean;
+  /** How registry images are pulled: the client, the blob cache, the pull policy. */
+  registry?: () => RegistryAccess;
 }
 
 /** Opens the image a parsed reference names, dispatching to its backend. */
@@ -22,17 +28,14 @@ export async function openImage(ref: ImageRef, opts: OpenOptions): Promise<Image
       return scratchImage(opts.platform);
     case 'oci-layout': {
       const dir = await expect(resolve(opts.baseDir, ref.path), 'dir', ref.text);
-      return openOciLayout(dirStore(dir), ref.text, { tag: ref.tag, digest: ref.digest, platform: opts.platform });
+      return openOciLayout(dirStore(dir), ref.text, { tag: ref.tag, digest: ref.digest, platform: opts.platform, platformExplicit: opts.platformExplicit });
     }
     case 'oci-archive':
-      return openOciArchive(await expect(resolve(opts.baseDir, ref.path), 'file', ref.text), ref.text, ref.tag, opts.platform);
+      return openOciArchive(await expect(resolve(opts.baseDir, ref.path), 'file', ref.text), ref.text, ref.tag, opts.platform, opts.platformExplicit);
     case 'docker-archive':
       return openDockerArchive(await expect(resolve(opts.baseDir, ref.path), 'file', ref.text), ref.text, ref.tag);
     case 'registry':
-      return fail('REGISTRY_UNSUPPORTED', `cannot pull "${ref.ref}": registry images are not supported yet`, {
-        value: ref.text,
-        hint: 'registry pulls arrive in a later release; use oci-layout://DIR:TAG or docker-archive://FILE, e.g. made with `skopeo copy docker://IMAGE oci:DIR:TAG`',
-      });
+      return openRegistryImage(parseRegistryRef(ref.ref), { ...(opts.registry ?? defaultRegistryAccess)(), platform: opts.platform, platformExplicit: opts.platformExplicit });
   }
 }
 

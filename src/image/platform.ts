@@ -91,3 +91,18 @@ export function selectPlatform<T extends { platform?: Platform }>(entries: T[], 
     hint: offered.length ? `it offers ${[...new Set(offered)].join(', ')}; pass one with --platform` : 'its index names no platforms',
   });
 }
+
+/** The platform a box is: what `wasmbox push` declares, and what pulls prefer when the index offers it. */
+export const WASM_PLATFORM: Platform = { os: 'wasi', architecture: 'wasm' };
+
+/**
+ * The entry of an index to use. Unless the user named a platform, a `wasi/wasm` entry wins (it runs
+ * in a box as is); otherwise, and when there is none, the best entry for `want` (see selectPlatform).
+ */
+export function selectImagePlatform<T extends { platform?: Platform }>(entries: T[], want: Platform, what: string, explicit: boolean): T {
+  if (!explicit) {
+    const wasm = entries.find((e) => e.platform && platformRank(WASM_PLATFORM, e.platform) !== undefined);
+    if (wasm) return wasm;
+  }
+  return selectPlatform(entries, want, what);
+}

@@ -7,7 +7,7 @@ import { WasmboxError } from '../../src/errors.js';
 import { type RunFlags, parseRunArgs } from '../../src/cli/run-args.js';
 import { guestEnv, parseEnvFile, parseMemory, parseTimeout, parseVolume } from '../../src/cli/run-values.js';
 
-const NONE: Omit<RunFlags, 'box'> = { args: [], env: [], envFiles: [], volumes: [], interactive: false, help: false };
+const NONE: Omit<RunFlags, 'box'> = { args: [], env: [], envFiles: [], volumes: [], insecureRegistry: [], interactive: false, help: false };
 
 describe('parseRunArgs', () => {
   const cases: [string, string[], Partial<RunFlags>][] = [
