@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WasmboxError } from '../../src/errors.js';
 import { openImage } from '../../src/image/open.js';
 import type { Platform } from '../../src/image/platform.js';
 import { parseImageRef } from '../../src/image/ref.js';
@@ -49,9 +50,16 @@ describe('openImage', () => {
     await expect(open(text)).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND', value: text, message: expect.stringContaining(message) });
   });
 
-  it('refuses registry references with REGISTRY_UNSUPPORTED and says what to use instead', async () => {
-    const error = await open('ghcr.io/me/app:1').catch((e) => e);
-    expect(error).toMatchObject({ code: 'REGISTRY_UNSUPPORTED', value: 'ghcr.io/me/app:1', message: expect.stringContaining('ghcr.io/me/app:1') });
-    expect(error.hint).toMatch(/later release.*oci-layout:\/\/.*docker-archive:\/\/.*skopeo copy docker:\/\//);
+  it('opens registry references through the registry access it is given, parsed the docker way', async () => {
+    const error = await openImage(parseImageRef('ghcr.io/me/app:1'), {
+      baseDir: dir,
+      platform: ARM,
+      // Refused here, so no network is used: test/registry/pull.test.ts pulls from a real registry.
+      registry: () => {
+        throw new WasmboxError('TEST_REGISTRY', 'registry access was asked for');
+      },
+    }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'TEST_REGISTRY' });
+    expect(() => parseImageRef('ghcr.io/Me/app:1')).toThrow(/lowercase/);
   });
 });
