@@ -1,0 +1,80 @@
+// One measurement of scripts/bench-pull.ts, in a fresh process running the compiled code (dist/, made by
+// `npm run build`), as the CLI does, so tsx's loader is neither timed nor counted in RSS.
+//   node scripts/bench-pull-child.mjs floor|pull|idle HOST/REPO:TAG LAYERS-JSON CACHE-DIR
+//   → prints {ms, cpuMs, maxRssMB, fileMB?, entries?}
+// LAYERS-JSON is the manifest's layer list ([{digest, mediaType}]), read once by the parent, so the floor
+// needs none of our code and no manifest round trip.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+
+const MB = 1 << 20;
+const [kind, reference, layersJson, cacheDir] = process.argv.slice(2);
+const slash = reference.indexOf('/');
+const host = reference.slice(0, slash);
+const [repository, tag] = reference.slice(slash + 1).split(':');
+
+/** Node's floor: GET each layer blob, gunzip it, hash stored and uncompressed bytes; no tar parsing. */
+async function floor() {
+  for (const { digest, mediaType } of JSON.parse(layersJson)) {
+    const res = await fetch(`http://${host}/v2/${repository}/blobs/${digest}`);
+    if (!res.ok || !res.body) throw new Error(`GET blob ${digest}: HTTP ${res.status}`);
+    const stored = createHash('sha256');
+    const plain = createHash('sha256');
+    const tap = async function* (src) {
+      for await (const chunk of src) {
+        stored.update(chunk);
+        yield chunk;
+      }
+    };
+    const sink = async (src) => {
+      for await (const chunk of src) plain.update(chunk);
+    };
+    const read = Readable.fromWeb(res.body);
+    if (mediaType.endsWith('gzip')) await pipeline(read, tap, createGunzip({ chunkSize: 1 << 16 }), sink);
+    else await pipeline(read, tap, sink);
+    if (`sha256:${stored.digest('hex')}` !== digest) throw new Error(`floor: blob ${digest} does not match`);
+    plain.digest();
+  }
+  return undefined;
+}
+
+/** Pull + flatten through the library into the empty cache at CACHE-DIR, as `FROM` does. */
+async function loadPull() {
+  const { parseRegistryRef } = await import('../dist/src/registry/reference.js');
+  const { RegistryClient } = await import('../dist/src/registry/client.js');
+  const { BlobCache } = await import('../dist/src/cache/blob-cache.js');
+  const { openRegistryImage } = await import('../dist/src/registry/source.js');
+  const { flattenImage } = await import('../dist/src/fs/flatten.js');
+  return async () => {
+    const cache = BlobCache.open(join(cacheDir, 'blobs'));
+    const platform = { os: 'linux', architecture: 'amd64' };
+    const image = await openRegistryImage(parseRegistryRef(reference), { client: new RegistryClient(), cache, platform });
+    return flattenImage(await image.layers());
+  };
+}
+
+/** Entries and distinct file bytes (hardlinks counted once), as bench-flatten-child.mjs measures them. */
+function measure(tree) {
+  const files = new Set();
+  let entries = 0;
+  for (const [, node] of tree.walk()) {
+    entries++;
+    if (node.kind === 'file') files.add(node.data);
+  }
+  let bytes = 0;
+  for (const data of files) bytes += data.length;
+  return { fileMB: bytes / MB, entries };
+}
+
+const work = kind === 'floor' ? floor : await loadPull();
+const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const tree = kind === 'idle' ? undefined : await work();
+const ms = performance.now() - t0;
+// CPU time of all the process's threads (zlib's included): a figure the other jobs on the machine disturb less.
+const { user, system } = process.cpuUsage(cpu0);
+const maxRssMB = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ ms, cpuMs: (user + system) / 1000, maxRssMB, ...(tree ? measure(tree) : {}) }));
