@@ -3,7 +3,8 @@ import { extractArchive } from '../../src/build/archive.js';
 import { applyLayer, flattenImage } from '../../src/fs/flatten.js';
 import { openLayer } from '../../src/fs/layer-stream.js';
 import { Tree } from '../../src/fs/tree.js';
-import { chunks, makeTar, tarLayer, type EntrySpec } from '../helpers/tar.js';
+import { chunks, layerOf, makeTar, sha256, tarLayer, type EntrySpec } from '../helpers/tar.js';
+import { WasmboxError } from '../../src/errors.js';
 import { listing } from '../helpers/listing.js';
 
 const long = 'very-long-directory-name-'.repeat(3) + '/' + 'and-an-even-longer-file-name-'.repeat(3) + '.txt';
@@ -153,6 +154,28 @@ describe('flattenImage', () => {
     const flat = await flattenImage([await tarLayer([{ name: '.wh.gone' }, { name: 'new', data: 'n' }])], base);
     expect(flat).toBe(base);
     expect(listing(flat)).toEqual(['/keep file 0644 0:0 1', '/new file 0644 0:0 1']);
+  });
+});
+
+// The oldest layer is applied while it streams, the others after all are read: either way a refused
+// entry in a blob whose digest is wrong is reported as the digest, and one in a sound blob as the entry.
+const hostile = [{ name: 'f', data: 'f' }, { name: 'f/x', data: 'x' }, { name: 'after', data: 'a' }];
+const precedence: Array<{ name: string; at: 0 | 1; badDigest: boolean; code: string; message: RegExp }> = [
+  { name: 'oldest layer, sound blob', at: 0, badDigest: false, code: 'LAYER_ENTRY', message: /layer 1\/2.*f\/x.*parent \/f is a file/ },
+  { name: 'oldest layer, corrupt blob', at: 0, badDigest: true, code: 'DIGEST', message: /layer sha256:0{64}.*does not match/ },
+  { name: 'newer layer, sound blob', at: 1, badDigest: false, code: 'LAYER_ENTRY', message: /layer 2\/2.*f\/x/ },
+  { name: 'newer layer, corrupt blob', at: 1, badDigest: true, code: 'DIGEST', message: /does not match/ },
+];
+
+describe('flattenImage error precedence', () => {
+  it.each(precedence)('$name', async ({ at, badDigest, code, message }) => {
+    const layers = [await tarLayer([{ name: 'base', data: 'b' }]), await tarLayer([{ name: 'top', data: 't' }])];
+    const tar = await makeTar(hostile);
+    layers[at] = layerOf(tar, badDigest ? { digest: 'sha256:' + '0'.repeat(64), diffId: sha256(tar) } : {});
+    const err = await flattenImage(layers).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WasmboxError);
+    expect((err as WasmboxError).code).toBe(code);
+    expect((err as WasmboxError).message).toMatch(message);
   });
 });
 
