@@ -26,7 +26,14 @@ export async function runLogin(flags: LoginFlags): Promise<void> {
   if (!password) usage(flags.passwordStdin ? '--password-stdin' : '--password', 'a password is needed', 'pass --password-stdin and pipe it in, e.g. echo "$TOKEN" | wasmbox login HOST -u USER --password-stdin');
   if (flags.password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
   const client = new RegistryClient({ insecure: parseInsecure(flags.insecureRegistry) });
-  await client.checkLogin(host, { username: flags.username!, password });
+  await client.checkLogin(host, { username: flags.username!, password }).catch((err: unknown) => {
+    // The client's message names the request it refused; for a login the user needs to hear the plain answer.
+    if (!(err instanceof WasmboxError) || err.code !== 'REGISTRY_AUTH') throw err;
+    throw new WasmboxError('REGISTRY_AUTH', `login to ${host} as "${flags.username}" failed: the registry refused the user name or password`, {
+      hint: `check them and try again; nothing was saved in ${dockerConfigPath()}`,
+      cause: err,
+    });
+  });
   await saveCredentials(host, flags.username!, password);
   process.stdout.write(`Login Succeeded (saved in ${dockerConfigPath()})\n`);
 }

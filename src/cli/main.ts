@@ -27,8 +27,9 @@ async function cli(argv: string[]): Promise<Argv> {
   const { default: yargs } = await import('yargs');
   return yargs(argv)
     .scriptName('wasmbox')
-    // `--no-cache` is a flag of its own (as in docker), not the negation of a `--cache`.
-    .parserConfiguration({ 'boolean-negation': false })
+    // `--no-cache` is a flag of its own (as in docker), not the negation of a `--cache`. Repeatable options
+    // take one value each (`-o DIR CONTEXT`, `--insecure-registry H REF`): greedy arrays would eat the positionals.
+    .parserConfiguration({ 'boolean-negation': false, 'greedy-arrays': false })
     .usage('$0 <command> [options]\n\nTurn a Dockerfile into a portable WebAssembly box.')
     .command(
       'build <context>',

@@ -68,10 +68,11 @@ export async function openRegistryImage(ref: RegistryRef, opts: PullOptions): Pr
   const config = parseJson<ImageConfig>(await blobBytes(ref, manifest.config, 'the image config', opts), 'the image config', ref.canonical);
   const layers = layersOf(ref, manifest.layers, config, opts);
   const download = async (): Promise<number> => {
-    const missing = [];
-    for (const d of manifest.layers as Descriptor[]) if (!(await opts.cache.has(d.digest))) missing.push(d);
-    await inPool(missing, DOWNLOADS, (d) => ensureBlob(ref, d, `layer ${d.digest}`, opts));
-    return missing.length;
+    // By digest: an image may list one layer twice, and it is fetched once.
+    const missing = new Map<string, Descriptor>();
+    for (const d of manifest.layers as Descriptor[]) if (!missing.has(d.digest) && !(await opts.cache.has(d.digest))) missing.set(d.digest, d);
+    await inPool([...missing.values()], DOWNLOADS, (d) => ensureBlob(ref, d, `layer ${d.digest}`, opts));
+    return missing.size;
   };
   return { ref: ref.canonical, digest: top, manifestDigest: digest, config: async () => structuredClone(config), layers: async () => layers, download };
 }
@@ -150,7 +151,11 @@ async function ensureBlob(ref: RegistryRef, d: Descriptor, what: string, opts: P
       await opts.cache.put(d.digest, body, {
         what: `${what} of ${ref.canonical}`,
         ...(typeof d.size === 'number' && { maxBytes: d.size }),
-        onBytes: (n) => opts.onBytes?.(d.digest, (got = n), d.size),
+        // Counted apart from the progress call: `?.` would skip the assignment when there is no callback.
+        onBytes: (n) => {
+          got = n;
+          opts.onBytes?.(d.digest, n, d.size);
+        },
       });
       return;
     } catch (err) {
@@ -161,13 +166,25 @@ async function ensureBlob(ref: RegistryRef, d: Descriptor, what: string, opts: P
   }
 }
 
-/** Runs `work` over `items`, at most `width` at a time; the first failure rejects. */
+/**
+ * Runs `work` over `items`, at most `width` at a time. After a failure no new item starts, and the first
+ * failure rejects only once the running ones have settled, so no download goes on (or leaves a temp file)
+ * after the error is reported.
+ */
 async function inPool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]);
+    while (!failed && next < items.length) {
+      await work(items[next++]).catch((err: unknown) => {
+        failed = true;
+        throw err;
+      });
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(width, items.length) }, worker));
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 function notCached(ref: RegistryRef, what: string): never {
