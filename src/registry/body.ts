@@ -1,32 +1,36 @@
+import type { IncomingMessage } from 'node:http';
 import { RegistryHttpError, networkCause } from './failures.js';
 
-/** An abort signal that fires when nothing arrived for `ms`; `touch` restarts the wait. */
+/** A wait for the next sign of life from a server: when nothing arrived for a while it destroys `target`. */
 export interface IdleTimer {
-  signal: AbortSignal;
+  /** What to destroy when the wait runs out: the request, then its answer once that came. */
+  target?: { destroy(error?: Error): unknown };
+  /** Restarts the wait (a chunk arrived). */
   touch(): void;
+  /** Stops waiting for good. */
   clear(): void;
 }
 
-/** An {@link IdleTimer}; it never keeps the process alive by itself. */
+/** An {@link IdleTimer} of `ms`; it never keeps the process alive by itself. */
 export function idleTimer(ms: number): IdleTimer {
-  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const touch = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      controller.abort(Object.assign(new Error(`no data for ${ms / 1000} s`), { code: 'ETIMEDOUT' }));
-    }, ms);
-    timer.unref();
+  const idle: IdleTimer = {
+    touch: () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.target?.destroy(Object.assign(new Error(`no data for ${ms / 1000} s`), { code: 'ETIMEDOUT' })), ms);
+      timer.unref();
+    },
+    clear: () => clearTimeout(timer),
   };
-  touch();
-  return { signal: controller.signal, touch, clear: () => clearTimeout(timer) };
+  idle.touch();
+  return idle;
 }
 
 /** The whole body, at most `max` bytes: `strict` refuses more (IMAGE_INVALID), else the rest is dropped. */
-export async function readAll(res: Response, max: number, what: string, timer: IdleTimer, strict: boolean): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
+export async function readAll(res: IncomingMessage, max: number, what: string, timer: IdleTimer, strict: boolean): Promise<Uint8Array> {
+  const declared = Number(res.headers['content-length'] ?? NaN);
   if (strict && declared > max) {
-    await res.body?.cancel().catch(() => undefined);
+    res.destroy();
     timer.clear();
     throw tooLarge(what, max);
   }
@@ -46,32 +50,34 @@ export async function readAll(res: Response, max: number, what: string, timer: I
   return Buffer.concat(parts, got);
 }
 
-/** Streams a fetch body, restarting the idle timer per chunk and failing (retriable) when it ends early. */
-export async function* streamBody(res: Response, what: string, timer: IdleTimer): AsyncGenerator<Uint8Array> {
+/**
+ * Streams an answer's body as the socket delivers it (Buffers, no copies), restarting the idle timer per chunk
+ * and failing (retriable) when it ends early. Reading on demand is the backpressure: an unread socket is paused.
+ */
+export async function* streamBody(res: IncomingMessage, what: string, timer: IdleTimer): AsyncGenerator<Uint8Array> {
   const expected = expectedLength(res);
   let got = 0;
-  const reader = res.body?.getReader();
+  const chunks = res[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const next = reader ? await reader.read().catch((error: unknown) => { throw cutOff(what, got, expected, error); }) : { done: true as const, value: undefined };
+      const next = await chunks.next().catch((error: unknown) => { throw cutOff(what, got, expected, error); });
       if (next.done) break;
       timer.touch();
-      got += next.value.length;
-      yield next.value;
+      got += (next.value as Buffer).length;
+      yield next.value as Buffer;
     }
     if (expected !== undefined && got !== expected) throw cutOff(what, got, expected);
   } finally {
     timer.clear();
-    await reader?.cancel().catch(() => undefined);
+    // A reader that stopped early (or a failure) closes the connection: its rest cannot be reused.
+    if (!res.readableEnded) res.destroy();
   }
 }
 
-/** Content-Length when it describes the bytes we read (no content encoding undone by fetch). */
-function expectedLength(res: Response): number | undefined {
-  const encoding = res.headers.get('content-encoding');
-  if (encoding && encoding !== 'identity') return undefined;
-  const length = res.headers.get('content-length');
-  return length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+/** Content-Length, which node:http (unlike fetch) never invalidates: it hands over the bytes as sent. */
+function expectedLength(res: IncomingMessage): number | undefined {
+  const length = res.headers['content-length'];
+  return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
 }
 
 function cutOff(what: string, got: number, expected: number | undefined, error?: unknown): RegistryHttpError {

@@ -194,7 +194,7 @@ function mismatch(what: string, from: string, expected: string, actual: string):
 }
 
 /** The media type the digest covers (the manifest's own field) or, failing that, a specific Content-Type. */
-function mediaTypeOf(bytes: Uint8Array, headers: Headers): string {
+function mediaTypeOf(bytes: Uint8Array, headers: Reply['headers']): string {
   let own: unknown;
   try {
     own = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown; manifests?: unknown })?.mediaType;

@@ -23,7 +23,7 @@ export function retriableStatus(status: number): boolean {
 const PERMANENT = /^(ENOTFOUND|ERR_INVALID_URL|ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|HOSTNAME_MISMATCH)/;
 const NO_TLS = /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_PACKET_LENGTH_TOO_LONG|EPROTO)$/;
 
-/** The most specific error code and message in a fetch failure's cause chain ('fetch failed' says nothing). */
+/** The most specific error code and message in a network failure's cause chain (a wrapper's 'fetch failed' says nothing). */
 export function networkCause(error: unknown): { code?: string; message: string } {
   let code: string | undefined;
   let message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryHttpError, networkCause, networkError, registryErrorText, retriableStatus, statusError } from './failures.js';
 import { readAll, streamBody, idleTimer, type IdleTimer } from './body.js';
+import { HttpHeaders, noBody, release, request, wireHeaders } from './http.js';
+
+export { HttpHeaders } from './http.js';
 
 /** How requests reach registries: which hosts may use plain HTTP, retries, timeouts, and a log line per retry. */
 export interface TransportOptions {
@@ -33,7 +37,7 @@ export interface HttpRequest {
 /** An HTTP answer: status and headers, the final URL after redirects, and the body read whole or streamed. */
 export interface Reply {
   status: number;
-  headers: Headers;
+  headers: HttpHeaders;
   url: URL;
   /** The body when `maxBytes` was given, or the start of an error body (status >= 400); else empty. */
   bytes: Uint8Array;
@@ -155,54 +159,63 @@ export class Transport {
     let url = new URL(req.url);
     let method = req.method;
     let body = req.body;
-    const headers = new Headers(req.headers);
-    // Compressed transfer would make Content-Length disagree with what we read, and blobs are compressed already.
-    headers.set('accept-encoding', 'identity');
+    let headers = wireHeaders(req.headers, method, body);
     for (let hop = 0; ; hop++) {
       assertSafeUrl(url, this.insecure, req.what);
       const timer = idleTimer(this.timeoutMs);
-      const res = await fetch(url, { method, headers, body: body as Uint8Array<ArrayBuffer> | undefined, redirect: 'manual', signal: timer.signal }).catch((error: unknown) => {
+      const res = await request(url, method, headers, body, timer).catch((error: unknown) => {
         timer.clear();
         throw error;
       });
-      const location = res.headers.get('location');
-      if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return this.reply(res, url, timer, req);
-      await res.body?.cancel().catch(() => undefined);
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (status < 300 || status > 399 || status === 304 || !location) return this.reply(res, url, timer, req);
+      release(res);
       timer.clear();
-      if (hop >= MAX_REDIRECTS) throw statusError(res.status, method, url, req.what, `more than ${MAX_REDIRECTS} redirects`);
+      if (hop >= MAX_REDIRECTS) throw statusError(status, method, url, req.what, `more than ${MAX_REDIRECTS} redirects`);
       const next = new URL(location, url);
-      if (next.origin !== url.origin) headers.delete('authorization');
-      if (res.status === 303 || (res.status <= 302 && method === 'POST')) [method, body] = ['GET', undefined];
+      if (next.origin !== url.origin) delete headers.authorization;
+      if (status === 303 || (status <= 302 && method === 'POST')) {
+        [method, body] = ['GET', undefined];
+        headers = wireHeaders(headers, method, body);
+      }
       url = next;
     }
   }
 
-  private async reply(res: Response, url: URL, timer: IdleTimer, req: HttpRequest): Promise<Reply> {
+  private async reply(res: IncomingMessage, url: URL, timer: IdleTimer, req: HttpRequest): Promise<Reply> {
     timer.touch();
+    const status = res.statusCode ?? 0;
     const what = `${req.method} ${url.href} for ${req.what}`;
     let bytes: Uint8Array = new Uint8Array(0);
     let used = false;
-    if (req.method !== 'HEAD' && (req.maxBytes !== undefined || res.status >= 400)) {
-      const max = res.status >= 400 ? ERROR_BODY_BYTES : (req.maxBytes as number);
-      bytes = await readAll(res, max, what, timer, res.status < 400);
-      used = true;
-    } else if (req.method === 'HEAD') {
+    const empty = noBody(req.method, res);
+    if (empty) {
+      // Nothing to read: free the connection now, whatever the caller does with the reply.
       timer.clear();
+      res.resume();
+    } else if (req.maxBytes !== undefined || status >= 400) {
+      const max = status >= 400 ? ERROR_BODY_BYTES : (req.maxBytes as number);
+      bytes = await readAll(res, max, what, timer, status < 400);
+      used = true;
     }
     return {
-      status: res.status,
-      headers: res.headers,
+      status,
+      headers: new HttpHeaders(res.headers),
       url,
       bytes,
       body: () => {
         if (used) throw new Error(`the body of ${what} was already read`);
         used = true;
-        return streamBody(res, what, timer);
+        return empty ? noChunks() : streamBody(res, what, timer);
       },
       discard: async () => {
         timer.clear();
-        if (!used) await res.body?.cancel().catch(() => undefined);
+        if (!used) release(res);
+        used = true;
       },
     };
   }
 }
+
+async function* noChunks(): AsyncGenerator<Uint8Array> {}

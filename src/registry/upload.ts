@@ -99,7 +99,7 @@ async function finish(ctx: UploadContext, location: URL, digest: string, body?: 
   const url = new URL(location);
   // Appended by hand: re-serialising the registry's own query (its _state token) could change it.
   url.search = `${url.search ? `${url.search}&` : '?'}digest=${encodeURIComponent(digest)}`;
-  // fetch sends Content-Length: 0 for a PUT without a body, as the spec's closing request needs.
+  // The transport sends Content-Length: 0 for a PUT without a body, as the spec's closing request needs.
   const reply = await ctx.send({ method: 'PUT', url, what: ctx.what, headers: { 'content-type': 'application/octet-stream' }, body, retry: false });
   await ctx.expect(reply, 'PUT', [201, 204]);
   await reply.discard();
