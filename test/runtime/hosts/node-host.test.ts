@@ -106,7 +106,7 @@ describe('errors before the guest runs exit 125', () => {
     { name: 'no box', args: () => [], message: /name the box to run/ },
     { name: 'a missing box', args: () => ['/nonexistent/box'], message: /no box at \/nonexistent\/box/ },
     { name: 'a file as the box', args: () => [join(box, 'box.json')], message: /is a file, not a box directory/ },
-    { name: 'a registry reference', args: () => ['ghcr.io/acme/app:1.0'], message: /registry.*not supported yet/ },
+    { name: 'a registry reference not in the cache, with --pull never', args: () => ['--pull', 'never', 'ghcr.io/acme/app:1.0'], message: /not in the cache, and --pull=never/ },
     { name: 'no command', args: () => [bare], message: /no command to run/ },
     { name: 'an unknown option', args: (b) => ['--evn', 'A=1', b], message: /unknown option --evn[^]*did you mean "--env"/ },
     { name: 'a flag without its value', args: (b) => [b, '-e'], message: /-e needs a value/ },
