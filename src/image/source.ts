@@ -9,6 +9,12 @@ export interface Layer {
   mediaType: string;
   /** Stored size in bytes, when the source knows it. */
   size?: number;
+  /**
+   * True when `open()` reads from a store that checked the bytes against `digest` as they were stored
+   * (the blob cache renames a download in only after that check), so readers skip hashing them again;
+   * the uncompressed `diffId` is still checked.
+   */
+  storedVerified?: boolean;
   /** Open the stored blob from the start. Each call gives a fresh stream; the reader checks `digest`. */
   open(): Promise<AsyncIterable<Uint8Array>>;
 }

@@ -128,6 +128,8 @@ function layersOf(ref: RegistryRef, descriptors: Descriptor[], config: ImageConf
     diffId: diffIds[i],
     mediaType: d.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip',
     ...(typeof d.size === 'number' && { size: d.size }),
+    // Layers are always read from the cache, which verified the digest before renaming the download in.
+    storedVerified: true,
     async open() {
       let download = downloads.get(d.digest);
       if (!download) downloads.set(d.digest, (download = ensureBlob(ref, d, `layer ${d.digest}`, opts)));

@@ -46,6 +46,18 @@ describe('openLayer', () => {
     expect(err.message).toContain(sha256(which === 'digest' ? stored : plain));
   });
 
+  it.each([
+    ['gzip', true],
+    ['plain', false],
+  ])('trusts the stored digest of a %s layer from a verifying store, and still checks its diff_id', async (_kind, gzip) => {
+    const plain = await makeTar(entries);
+    const stored = gzip ? gzipSync(plain) : plain;
+    const verified = { ...layerOf(stored, { uncompressed: plain, digest: wrong }), storedVerified: true };
+    expect((await collect(openLayer(verified))).length).toBe(plain.length);
+    const damaged = { ...layerOf(stored, { uncompressed: plain, digest: wrong, diffId: wrong }), storedVerified: true };
+    expect((await failure(collect(openLayer(damaged)))).message).toMatch(/diff_id/);
+  });
+
   it('skips the stored-digest check when the digest is empty', async () => {
     const plain = await makeTar(entries);
     const stored = gzipSync(plain);
