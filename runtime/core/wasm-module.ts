@@ -47,8 +47,14 @@ const byBytes = new WeakMap<Uint8Array, Promise<WebAssembly.Module>>();
 const infos = new WeakMap<WebAssembly.Module, ModuleInfo>();
 const capped = new WeakMap<WebAssembly.Module, Map<number, Promise<WebAssembly.Module>>>();
 
+// Modules a host compiled before the box ran (workerd compiles declared modules at deploy time and
+// refuses WebAssembly.compile at run time): never evicted, looked up before compiling.
+const provided = new Map<string, Promise<WebAssembly.Module>>();
+
 /** Compile `bytes`, once per process per `key` (e.g. the file's sha256), else per array object. */
 export function compileModule(bytes: Uint8Array, key?: string): Promise<WebAssembly.Module> {
+  const given = key === undefined ? undefined : provided.get(key);
+  if (given) return given;
   const hit = key === undefined ? byBytes.get(bytes) : byKey.get(key);
   if (hit) {
     if (key !== undefined) byKey.delete(key), byKey.set(key, hit);
@@ -69,9 +75,29 @@ export function clearModuleCache(): void {
   byKey.clear();
 }
 
-async function compile(bytes: Uint8Array, source: Uint8Array): Promise<WebAssembly.Module> {
+/** The bytes compileModule really compiles for a module's `bytes` (with the exports guest-cwd.ts needs):
+ *  what a bundler declares for hosts that cannot compile at run time (then provideModule). */
+export function prepareModule(bytes: Uint8Array): Uint8Array {
+  const { scan, exports } = analyse(bytes);
+  return exports.length > 0 ? addExports(bytes, scan, exports) : bytes;
+}
+
+/** Use `module`, compiled elsewhere from prepareModule(`source`), whenever a file with this `key` (its
+ *  sha256) runs; `source` is only read for what the engine must know (memories, working-directory hooks). */
+export function provideModule(key: string, module: WebAssembly.Module, source: Uint8Array): void {
+  const { scan, hooks } = analyse(source);
+  // No `source` in the info: a memory cap would mean compiling again, which such hosts refuse.
+  infos.set(module, { source: undefined, memories: scan.memories, cwd: hooks, ...descriptors(module) });
+  provided.set(key, Promise.resolve(module));
+}
+
+function analyse(bytes: Uint8Array): ReturnType<typeof findCwdHooks> & { scan: ReturnType<typeof scanModule> } {
   const scan = scanModule(bytes, CWD_NAMES);
-  const { hooks, exports } = findCwdHooks(bytes, scan);
+  return { scan, ...findCwdHooks(bytes, scan) };
+}
+
+async function compile(bytes: Uint8Array, source: Uint8Array): Promise<WebAssembly.Module> {
+  const { scan, hooks, exports } = analyse(bytes);
   const final = exports.length > 0 ? addExports(bytes, scan, exports) : bytes;
   let module: WebAssembly.Module;
   try {

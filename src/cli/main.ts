@@ -1,8 +1,8 @@
 import type { Argv } from 'yargs';
 import { WasmboxError, didYouMean } from '../errors.js';
 
-const COMMANDS = ['build', 'inspect', 'run', 'pull', 'push', 'login', 'logout', 'cache'];
-const OPTIONS = ['file', 'build-arg', 'target', 'platform', 'build-context', 'no-cache', 'pull', 'insecure-registry', 'quiet', 'output', 'json', 'all', 'force', 'filter', 'username', 'password', 'password-stdin', 'help'];
+const COMMANDS = ['build', 'inspect', 'run', 'pull', 'push', 'login', 'logout', 'cache', 'bundle', 'serve'];
+const OPTIONS = ['file', 'build-arg', 'target', 'platform', 'build-context', 'no-cache', 'pull', 'insecure-registry', 'quiet', 'output', 'json', 'all', 'force', 'filter', 'username', 'password', 'password-stdin', 'wasix', 'port', 'host', 'open', 'coop', 'help'];
 
 /** Run the wasmbox command line; resolves to the process exit code. User errors print one clear message, never a stack. */
 export async function main(argv: string[]): Promise<number> {
@@ -115,6 +115,37 @@ async function cli(argv: string[]): Promise<Argv> {
       async (args) => {
         const { runLogout } = await import('./login.js');
         await runLogout({ server: args.server });
+      },
+    )
+    .command(
+      'bundle <box>',
+      'Bundle a box for a host: web, worker, deno or node',
+      (y) =>
+        y
+          .positional('box', { type: 'string', demandOption: true, describe: 'Box directory (the -o of wasmbox build)' })
+          .option('target', { alias: 't', type: 'string', default: 'web', describe: 'web, worker, deno or node' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Bundle directory (replaced atomically; must be new, empty, or a bundle)' })
+          .option('wasix', { type: 'boolean', default: false, describe: 'web: include the WASIX engine even if no module imports wasix_*' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the bundle directory' }),
+      async (args) => {
+        const { runBundle } = await import('./bundle.js');
+        await runBundle({ box: args.box!, target: args.target, output: args.output, wasix: args.wasix, quiet: args.quiet });
+      },
+    )
+    .command(
+      'serve <box>',
+      'Serve a box (or a web bundle) in the browser on loopback',
+      (y) =>
+        y
+          .positional('box', { type: 'string', demandOption: true, describe: 'Box directory, or a web bundle directory' })
+          .option('port', { alias: 'p', type: 'number', default: 8080, describe: 'Port (0: any free port)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+          .option('open', { type: 'boolean', default: false, describe: 'Open the page in the desktop browser' })
+          .option('coop', { type: 'boolean', default: false, describe: 'Send COOP/COEP headers (cross-origin isolation: the WASIX engine)' })
+          .option('wasix', { type: 'boolean', default: false, describe: 'Include the WASIX engine when bundling' }),
+      async (args) => {
+        const { runServe } = await import('./serve.js');
+        await runServe({ box: args.box!, port: args.port, host: args.host, open: args.open, coop: args.coop, wasix: args.wasix });
       },
     )
     .command('cache', 'Show or clean the image and build cache', (y) =>
