@@ -2,6 +2,7 @@
 // made by `npm run build`), as the CLI does, so tsx's loader is neither timed nor counted in RSS.
 //   node scripts/bench-flatten-child.mjs floor|flatten|idle LAYOUT   → prints {ms, maxRssMB, fileMB?, entries?}
 import { createHash } from 'node:crypto';
+import { measure } from './bench-measure.mjs';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -51,18 +52,6 @@ async function loadFlatten() {
   };
 }
 
-/** Entries and distinct file bytes (hardlinks counted once). */
-function measure(tree) {
-  const files = new Set();
-  let entries = 0;
-  for (const [, node] of tree.walk()) {
-    entries++;
-    if (node.kind === 'file') files.add(node.data);
-  }
-  let bytes = 0;
-  for (const data of files) bytes += data.length;
-  return { fileMB: bytes / MB, entries };
-}
 
 const work = kind === 'floor' ? floor : await loadFlatten();
 const t0 = performance.now();

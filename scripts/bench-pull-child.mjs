@@ -5,6 +5,7 @@
 // LAYERS-JSON is the manifest's layer list ([{digest, mediaType}]), read once by the parent, so the floor
 // needs none of our code and no manifest round trip.
 import { createHash } from 'node:crypto';
+import { measure } from './bench-measure.mjs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { pipeline } from 'node:stream/promises';
@@ -62,18 +63,6 @@ async function loadPull() {
   };
 }
 
-/** Entries and distinct file bytes (hardlinks counted once), as bench-flatten-child.mjs measures them. */
-function measure(tree) {
-  const files = new Set();
-  let entries = 0;
-  for (const [, node] of tree.walk()) {
-    entries++;
-    if (node.kind === 'file') files.add(node.data);
-  }
-  let bytes = 0;
-  for (const data of files) bytes += data.length;
-  return { fileMB: bytes / MB, entries };
-}
 
 const work = kind === 'floor' ? floor : await loadPull();
 const t0 = performance.now();

@@ -2,6 +2,7 @@
 // a host can hand a run's files to its user: the web page's "download" button. Directories come before
 // their contents, a file reached by a second name is written as a hardlink to the first, and device
 // nodes (metadata only in a box) are left out. Runtime code: web-standard APIs only.
+import { concatBytes } from './bytes.js';
 import { DirNode, FileNode, SymlinkNode, type Inode, type Vfs } from './vfs.js';
 
 const BLOCK = 512;
@@ -25,7 +26,7 @@ export function vfsToTar(vfs: Vfs, root = '/'): Uint8Array {
   const blocks: Uint8Array[] = [];
   for (const entry of walk(start)) blocks.push(...encodeEntry(entry));
   blocks.push(new Uint8Array(BLOCK * 2));
-  return concat(blocks);
+  return concatBytes(blocks);
 }
 
 /** Depth-first, parents first; the first path of a file named twice is the hardlinks' target. */
@@ -138,12 +139,3 @@ function padded(data: Uint8Array): Uint8Array[] {
   return rest === 0 ? [data] : [data, new Uint8Array(BLOCK - rest)];
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}

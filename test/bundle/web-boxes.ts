@@ -14,16 +14,10 @@ import { Tree, dir } from '../../src/fs/tree.js';
 import { file } from '../box/sample-tree.js';
 import type { TargetReport } from '../../src/bundle/targets.js';
 import { type Compiled, REPO } from '../runtime/hosts/compiled.js';
+import { NO_CLANG } from './edge-boxes.js';
 
-/** Why the C boxes cannot be built here, or undefined. */
-export const NO_CLANG = (() => {
-  try {
-    execFileSync('bash', [join(REPO, 'examples/hello-c/make.sh')], { stdio: 'pipe' });
-    return undefined;
-  } catch {
-    return 'examples/hello-c needs clang with wasi-libc (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)';
-  }
-})();
+/** Why the C boxes cannot be built here, or undefined (shared with the edge tests). */
+export { NO_CLANG };
 
 /** The boxes by name; hello and wasix are missing without clang; big holds 6 MB of random bytes. */
 export type BoxName = 'hello' | 'wasix' | 'shell' | 'python' | 'ruby' | 'big';

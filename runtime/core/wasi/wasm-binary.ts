@@ -1,5 +1,6 @@
 // Just enough of the WebAssembly binary format to read a module's sections and rewrite the few we change
 // (memory limits, extra exports). Runtime code: web-standard APIs only.
+import { concatBytes } from '../bytes.js';
 
 /** The error for bytes that are not a well-formed WebAssembly module (or use an encoding we cannot read). */
 export class WasmFormatError extends Error {
@@ -135,11 +136,5 @@ export function encodeSection(id: number, content: ArrayLike<number>): Uint8Arra
 export function rebuild(bytes: Uint8Array, sections: Section[], replace: Map<number, Uint8Array>): Uint8Array {
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   for (const s of sections) parts.push(replace.get(s.start) ?? bytes.subarray(s.start, s.end));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
