@@ -1,12 +1,9 @@
 // One measurement of scripts/bench-flatten.ts, in a fresh process running the compiled code (dist/,
 // made by `npm run build`), as the CLI does, so tsx's loader is neither timed nor counted in RSS.
 //   node scripts/bench-flatten-child.mjs floor|flatten|idle LAYOUT   → prints {ms, maxRssMB, fileMB?, entries?}
-import { createHash } from 'node:crypto';
-import { measure } from './bench-measure.mjs';
+import { floorLayer, measure } from './bench-measure.mjs';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 
 const MB = 1 << 20;
 const [kind, layout] = process.argv.slice(2);
@@ -22,22 +19,7 @@ function layerBlobs() {
 /** Node's floor: read, gunzip and hash each layer (stored and uncompressed digests); no tar parsing. */
 async function floor() {
   for (const { path, gzip } of layerBlobs()) {
-    const stored = createHash('sha256');
-    const plain = createHash('sha256');
-    const tap = async function* (src) {
-      for await (const chunk of src) {
-        stored.update(chunk);
-        yield chunk;
-      }
-    };
-    const sink = async (src) => {
-      for await (const chunk of src) plain.update(chunk);
-    };
-    const read = createReadStream(path, { highWaterMark: MB });
-    if (gzip) await pipeline(read, tap, createGunzip({ chunkSize: 1 << 16 }), sink);
-    else await pipeline(read, tap, sink);
-    stored.digest();
-    plain.digest();
+    await floorLayer(createReadStream(path, { highWaterMark: MB }), gzip);
   }
   return undefined;
 }

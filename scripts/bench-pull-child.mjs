@@ -4,12 +4,9 @@
 //   → prints {ms, cpuMs, maxRssMB, fileMB?, entries?}
 // LAYERS-JSON is the manifest's layer list ([{digest, mediaType}]), read once by the parent, so the floor
 // needs none of our code and no manifest round trip.
-import { createHash } from 'node:crypto';
-import { measure } from './bench-measure.mjs';
+import { floorLayer, measure } from './bench-measure.mjs';
 import { join } from 'node:path';
 import http from 'node:http';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 
 const MB = 1 << 20;
 const [kind, reference, layersJson, cacheDir] = process.argv.slice(2);
@@ -28,21 +25,7 @@ function get(url) {
 async function floor() {
   for (const { digest, mediaType } of JSON.parse(layersJson)) {
     const res = await get(`http://${host}/v2/${repository}/blobs/${digest}`);
-    const stored = createHash('sha256');
-    const plain = createHash('sha256');
-    const tap = async function* (src) {
-      for await (const chunk of src) {
-        stored.update(chunk);
-        yield chunk;
-      }
-    };
-    const sink = async (src) => {
-      for await (const chunk of src) plain.update(chunk);
-    };
-    const read = res;
-    if (mediaType.endsWith('gzip')) await pipeline(read, tap, createGunzip({ chunkSize: 1 << 16 }), sink);
-    else await pipeline(read, tap, sink);
-    if (`sha256:${stored.digest('hex')}` !== digest) throw new Error(`floor: blob ${digest} does not match`);
+    if ((await floorLayer(res, mediaType.endsWith('gzip'))) !== digest) throw new Error(`floor: blob ${digest} does not match`);
     plain.digest();
   }
   return undefined;
