@@ -7,6 +7,12 @@ import type { DirNode, Vfs } from './vfs.js';
 export interface InputSource {
   /** Up to `max` bytes; an empty array means end of input. May block (Node workers wait on Atomics). */
   read(max: number): Uint8Array;
+  /**
+   * Present on live input (a terminal, a pipe the caller may keep open), whose reads can wait for input
+   * still to come: resolves, without blocking the thread, once a read would not wait (input arrived or
+   * ended), or when `signal` aborts. Buffered sources never wait and leave it out.
+   */
+  ready?(signal?: AbortSignal): Promise<void>;
 }
 
 /** Where a process's stdout or stderr goes, chunk by chunk, as soon as it writes. */

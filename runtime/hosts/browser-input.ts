@@ -22,8 +22,9 @@ export function guestInput(plan: StdinPlan, hooks: InputHooks): InputSource {
       return bufferInput(plan.bytes);
     case 'ring': {
       // The page learns the guest wants input (to say so) from the first read since it last wrote.
+      // `ready` (the WASIX engine's feeder) says nothing: it waits alongside a guest that may never read.
       const ring = ringInput(plan.ring);
-      return { read: (max) => (hooks.waiting(-1), ring.read(max)) };
+      return { read: (max) => (hooks.waiting(-1), ring.read(max)), ready: ring.ready };
     }
     case 'service-worker':
       return new ServiceWorkerInput(plan.url, hooks);

@@ -45,7 +45,7 @@ export function createInputRing(capacity = 64 * 1024): SharedArrayBuffer {
   return ring(capacity);
 }
 
-/** The guest's side of an input ring: blocking reads, an empty array at end of input. */
+/** The guest's side of an input ring: blocking reads, an empty array at end of input, and `ready` for callers that must not block. */
 export function ringInput(sab: SharedArrayBuffer): InputSource {
   const ctrl = new Int32Array(sab, 0, 4);
   const data = new Uint8Array(sab, CONTROL_BYTES);
@@ -63,6 +63,20 @@ export function ringInput(sab: SharedArrayBuffer): InputSource {
         }
         if (Atomics.load(ctrl, FLAG) || max <= 0) return new Uint8Array(0);
         Atomics.wait(ctrl, SEQ, seq);
+      }
+    },
+    async ready(signal?: AbortSignal): Promise<void> {
+      // Aborting wakes our own wait: nothing else waits on SEQ in this thread while this one awaits.
+      const wake = (): void => void Atomics.notify(ctrl, SEQ);
+      signal?.addEventListener('abort', wake, { once: true });
+      try {
+        for (;;) {
+          const seq = Atomics.load(ctrl, SEQ);
+          if (signal?.aborted || Atomics.load(ctrl, HEAD) !== Atomics.load(ctrl, TAIL) || Atomics.load(ctrl, FLAG)) return;
+          await waitAsync(ctrl, SEQ, seq).value;
+        }
+      } finally {
+        signal?.removeEventListener('abort', wake);
       }
     },
   };

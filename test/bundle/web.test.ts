@@ -62,9 +62,13 @@ const PAGES: PageCase[] = [
   { name: 'hello-c on a plain page', box: 'hello', mode: 'plain', exitCode: 0, lines: ['hello, world', 'running in /work as wasmbox'], needs: NO_CLANG },
   { name: 'hello-c with arguments from the URL, isolated', box: 'hello', mode: 'isolated', query: args('web page', '3'), exitCode: 3, lines: ['hello, web page', 'running in /work as wasmbox'], needs: NO_CLANG },
   { name: 'the shell example without keyboard input', box: 'shell', mode: 'plain', query: '?stdin=none', exitCode: 0, lines: FRUIT },
+  // Keyboard input is on by default: a box that never reads it ends without waiting for Ctrl-D.
+  { name: 'the shell example with keyboard input on, which it never reads', box: 'shell', mode: 'plain', exitCode: 0, lines: FRUIT },
+  { name: 'the shell example with keyboard input on, isolated', box: 'shell', mode: 'isolated', exitCode: 0, lines: FRUIT },
   { name: 'the Python example (Pyodide)', box: 'python', mode: 'plain', exitCode: 0, lines: [/^python 3\.\d+: top words \[\('the', 4\), \('same', 2\), \('in', 2\)\]$/, '{"the": 4, "same": 2, "in": 2}'] },
   { name: 'the Ruby example (ruby.wasm), isolated', box: 'ruby', mode: 'isolated', exitCode: 0, lines: [/^ruby 3\.4\.\d+$/, '3: box', '4: wasm, node, edge, ruby', '7: browser', /^wrote \d+ bytes to \/app\/groups.txt$/] },
   { name: 'a WASIX module on an isolated page (@wasmer/sdk)', box: 'wasix', mode: 'isolated', query: '?stdin=none', exitCode: 6, lines: ['/work'], needs: NO_CLANG },
+  { name: 'a WASIX module with keyboard input on, which it never reads', box: 'wasix', mode: 'isolated', exitCode: 6, lines: ['/work'], needs: NO_CLANG },
   { name: 'a WASIX module on a plain page is refused', box: 'wasix', mode: 'plain', query: '?stdin=none', exitCode: 125, lines: [/^wasmbox: the WASIX engine needs a cross-origin-isolated page .*this page is not cross-origin isolated$/], needs: NO_CLANG },
   { name: 'a missing command', box: 'shell', mode: 'plain', query: `${args('no-such-tool')}&stdin=none`, exitCode: 127, lines: [/no-such-tool/] },
 ];
@@ -138,6 +142,20 @@ describe.skipIf(NO_CHROMIUM)(`the web bundle in Chromium${NO_CHROMIUM ? ` (skipp
       expect((await outcome(page)).status).toBe('waiting for input: Enter sends a line, Ctrl-D ends the input');
       await typeInput(page, 'a b\nc\n', true);
       expect((await finished(page)).lines).toEqual(['a b', 'c', '^D', '[a b]', '[c]', 'done']);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it.each(['plain', 'isolated'] as Mode[])('gives keyboard input to a shell script that reads it with read (%s page)', async (mode) => {
+    const { page } = await newPage(browser);
+    try {
+      await page.goto(url(mode, 'shell', args('sh', '-c', 'cat data/fruit.txt | wc -l; read -r x; echo "got $x"')));
+      await waitingForInput(page);
+      await typeInput(page, 'hello\n', true);
+      const shown = await finished(page);
+      expect(shown.lines).toEqual(['hello', '^D', '3', 'got hello']);
+      expect(shown.exitCode).toBe(0);
     } finally {
       await page.close();
     }

@@ -1,6 +1,11 @@
 // A spawned @wasmer/sdk process wired to a ProcessSpec: stdout and stderr streamed to the spec's sinks as
-// the guest writes, stdin fed from the spec's synchronous source, and the outcome mapped to an exit
-// status. Typed by shape, not by the sdk, which only wasmer.ts imports. Runtime code: web-standard APIs only.
+// the guest writes, stdin fed from the spec's source, and the outcome mapped to an exit status. Typed by
+// shape, not by the sdk, which only wasmer.ts imports. Runtime code: web-standard APIs only.
+//
+// The sdk runs the guest in its own workers and needs this thread free to answer them, so stdin is never
+// read here with a read that waits: live input (a terminal, a pipe left open) is awaited with its `ready`,
+// and the feeder gives up as soon as the guest exits. The sdk gives no sign of the guest reading, so input
+// that arrives while the guest runs goes to it, read or not (later commands of a script do not see it).
 import type { InputSource, OutputSink, ProcessSpec } from '../process.js';
 
 /** The exit status of a guest that trapped (like a process killed by SIGABRT). */
@@ -18,18 +23,18 @@ export interface PipedProcess {
 /** Pump stdio until the guest ends; `started` is false when nothing shows that the guest ran at all. */
 export async function superviseGuest(proc: PipedProcess, spec: ProcessSpec): Promise<{ status: number; started: boolean }> {
   let produced = 0;
-  let ended = false;
+  const exited = new AbortController();
   const counted = (sink: OutputSink): OutputSink => (chunk) => {
     produced += chunk.byteLength;
     sink(chunk);
   };
-  const pumps = Promise.all([drain(proc.stdout!, counted(spec.stdout)), drain(proc.stderr!, counted(spec.stderr)), feed(proc.stdin!, spec.stdin, () => ended)]);
+  const pumps = Promise.all([drain(proc.stdout!, counted(spec.stdout)), drain(proc.stderr!, counted(spec.stderr)), feed(proc.stdin!, spec.stdin, exited.signal)]);
   pumps.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   let result: { status: number; trapped: boolean };
   try {
     result = await exitStatus(proc, spec);
   } finally {
-    ended = true;
+    exited.abort();
   }
   await pumps;
   return { status: result.status, started: result.trapped || produced > 0 };
@@ -56,9 +61,13 @@ async function drain(stream: AsyncIterable<Uint8Array>, sink: OutputSink): Promi
 }
 
 /** Copy stdin to the guest chunk by chunk until it ends (EOF closes the guest's stdin) or the guest has
- *  exited. The source's reads are synchronous and may block this thread, as WASI's fd_read would. */
-async function feed(stdin: NonNullable<PipedProcess['stdin']>, input: InputSource, ended: () => boolean): Promise<void> {
-  for (let chunk = input.read(STDIN_CHUNK); chunk.byteLength > 0 && !ended(); chunk = input.read(STDIN_CHUNK)) {
+ *  exited. Live input is awaited without blocking; only then is it read, so nothing is taken after exit. */
+async function feed(stdin: NonNullable<PipedProcess['stdin']>, input: InputSource, exited: AbortSignal): Promise<void> {
+  for (;;) {
+    await input.ready?.(exited);
+    if (exited.aborted) break;
+    const chunk = input.read(STDIN_CHUNK);
+    if (chunk.byteLength === 0) break;
     // A write fails once the guest has exited or closed stdin: the rest of the input has nowhere to go.
     if (!(await stdin.write(chunk.slice()).then(() => true, () => false))) return;
   }

@@ -2,7 +2,10 @@
 // ...), then `-c STRING [NAME [ARGS...]]`, `-s [ARGS...]`, `FILE [ARGS...]`, or nothing (script on
 // stdin). Options become a `set` line run before the script. Runtime code: web-standard APIs only.
 import { SNIFF_BYTES, sniffFormat } from '../exec/format.js';
+import { envValue } from '../process.js';
 import { DirNode, FileNode, type Vfs } from '../vfs.js';
+import { normalize } from './encoding.js';
+import { inputBytes, type ShellInput } from './input.js';
 
 /** Where a shell's script comes from, with its $0 and positional parameters. */
 export interface ShellInvocation {
@@ -78,18 +81,19 @@ export function shellQuote(word: string): string {
 export interface PreparedScript {
   script: string;
   positional: Record<string, string>;
-  stdin: Uint8Array;
+  stdin: ShellInput;
 }
 
-/** Turn a shell's argv into a script to run, reading a script file from the box; a failure carries what sh would print. */
-export function prepareScript(argv: string[], vfs: Vfs, cwd: string, stdin: Uint8Array): PreparedScript | { message: string; exitCode: number } {
+/** Turn a shell's argv into a script to run, reading a script file from the box; a failure carries what sh would print.
+ *  Live stdin is read (to its end) only when the script itself comes from stdin. */
+export function prepareScript(argv: string[], vfs: Vfs, cwd: string, stdin: ShellInput): PreparedScript | { message: string; exitCode: number } {
   const inv = parseShellArgs(argv);
   if (typeof inv === 'string') return { message: inv, exitCode: 2 };
   const positional = positionalEnv(inv.name, inv.args);
   const { source } = inv;
   if (source.kind === 'command') return { script: withSetup(source.text, inv.setup), positional, stdin };
   // sh reading its script from stdin: the commands in it get no further input.
-  if (source.kind === 'stdin') return { script: withSetup(new TextDecoder().decode(stdin), inv.setup), positional, stdin: new Uint8Array(0) };
+  if (source.kind === 'stdin') return { script: withSetup(new TextDecoder().decode(inputBytes(stdin)), inv.setup), positional, stdin: new Uint8Array(0) };
   const shell = argv[0] ?? 'sh';
   let node;
   try {
@@ -102,4 +106,20 @@ export function prepareScript(argv: string[], vfs: Vfs, cwd: string, stdin: Uint
   const kind = sniffFormat(node.read(0, SNIFF_BYTES)).kind;
   if (kind !== 'text' && kind !== 'script') return { message: `${shell}: ${source.path}: cannot execute binary file`, exitCode: 126 };
   return { script: withSetup(new TextDecoder().decode(node.bytes()), inv.setup), positional, stdin };
+}
+
+/** A reader of the files a script sources (`. PATH`): by path from `cwd`, a bare name also on PATH, as `.` looks. */
+export function sourcedFile(vfs: Vfs, env: string[], cwd: string): (path: string) => string | undefined {
+  return (path) => {
+    const dirs = path.includes('/') ? [cwd] : [cwd, ...(envValue(env, 'PATH') ?? '').split(':')];
+    for (const dir of dirs) {
+      try {
+        const node = vfs.lookup(path.startsWith('/') ? path : normalize(`${dir || '.'}/${path}`)).node;
+        if (node instanceof FileNode) return new TextDecoder().decode(node.bytes());
+      } catch {
+        // not there: the next directory
+      }
+    }
+    return undefined;
+  };
 }

@@ -5,20 +5,24 @@
 // Output: just-bash hands back a script's output when the script ends. A script that is a single
 // command starting one program (`python app.py`, `exec ./server --port 80`: the shape of shell-form CMD
 // and many RUN lines) is the exception: that program gets the process's own stdin, stdout and stderr,
-// so it streams and can read input as it arrives. Any other script reads all of stdin before it starts
-// (just-bash takes input as one string) and prints when it ends. `set -x` also traces the internal
+// so it streams and can read input as it arrives. Any other script prints when it ends.
+// Input: stdin is read only when something reads it (just-bash-stdin.ts): the programs a script starts
+// read it as they run, a built-in command (cat, grep...) reads all of it when it asks for it, and a script
+// whose interpreter itself may read it (`read`, `mapfile`) reads all of it before it starts, since
+// just-bash takes that input as one string. `set -x` also traces the internal
 // `/usr/bin/__wasmbox_exec PATH` line for box programs that run through it.
 import { planLaunch } from '../exec/plan.js';
-import type { InputSource, ProcessSpec } from '../process.js';
+import type { ProcessSpec } from '../process.js';
 import { parseShellArgs, positionalEnv, prepareScript, type PreparedScript } from './args.js';
-import { BUILTIN_COMMAND, BUILTIN_NAMES, JustBashShell, soleCommandName } from './just-bash.js';
+import { BUILTIN_COMMAND, BUILTIN_NAMES, JustBashShell } from './just-bash.js';
+import { soleCommandName } from './just-bash-ast.js';
 import { BoxPolicy } from './policy.js';
 
 /** Run the built-in shell as `spec.argv` asks: argv[0] is the shell's name, then sh's options and operands. */
 export async function runShell(spec: ProcessSpec): Promise<number> {
   const streamed = streamable(spec);
   if (streamed) return runScript(spec, streamed, true);
-  const prepared = prepareScript(spec.argv, spec.vfs, spec.cwd, drain(spec.stdin));
+  const prepared = prepareScript(spec.argv, spec.vfs, spec.cwd, spec.stdin);
   if ('message' in prepared) {
     spec.stderr(new TextEncoder().encode(prepared.message + '\n'));
     return prepared.exitCode;
@@ -33,7 +37,7 @@ export function hasBuiltin(name: string): boolean {
 
 /** Run the built-in command `name` with `spec.argv[1...]` as its arguments, bypassing PATH. */
 export async function runBuiltin(name: string, spec: ProcessSpec): Promise<number> {
-  const script = { script: `${BUILTIN_COMMAND} "$@"`, positional: positionalEnv(name, [name, ...spec.argv.slice(1)]), stdin: drain(spec.stdin) };
+  const script = { script: `${BUILTIN_COMMAND} "$@"`, positional: positionalEnv(name, [name, ...spec.argv.slice(1)]), stdin: spec.stdin };
   return runScript(spec, script, false);
 }
 
@@ -56,21 +60,4 @@ async function runScript(spec: ProcessSpec, prepared: PreparedScript, stream: bo
   if (out.stdout.byteLength > 0) spec.stdout(out.stdout);
   if (out.stderr.byteLength > 0) spec.stderr(out.stderr);
   return out.exitCode;
-}
-
-/** All of stdin: just-bash takes a script's input as one string. */
-function drain(input: InputSource): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (let chunk = input.read(65536); chunk.byteLength > 0; chunk = input.read(65536)) {
-    chunks.push(chunk.slice());
-    total += chunk.byteLength;
-  }
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return all;
 }

@@ -1,6 +1,7 @@
-// The one file that imports just-bash (3.4.2, a bash interpreter in TypeScript with coreutils built in).
+// The just-bash adapter (3.4.2, a bash interpreter in TypeScript with coreutils built in): this file, its
+// parser half (just-bash-ast.ts) and its stdin half (just-bash-stdin.ts) are the only ones that import it.
 // Everything else talks to the shell through plain data: a filesystem (vfs-fs.ts), a policy that decides
-// how box programs run (policy.ts), bytes in and out.
+// how box programs run (policy.ts), bytes in and out, and the shell's own stdin, read only on demand.
 //
 // How box programs get run from inside just-bash. Its command lookup (bundle function `Xu`) treats any
 // executable file it finds on PATH or by path as a bash script — it reads the file with
@@ -22,14 +23,21 @@
 // hands the program to `launch`. Shell scripts are still parsed here. Because just-bash reaches its own
 // commands only through /bin/NAME or /usr/bin/NAME files, the filesystem answers for those paths where
 // the box has nothing (vfs-fs.ts), and every built-in name gets a custom command that runs the box's
-// program when it is Wasm, or the built-in (logged when it replaces a native binary).
-import { Bash, bytesOutput, defineCommand, getCommandNames, latin1FromBytes, parse, unsafeBytesFromLatin1, type Command, type ExecResult, type IFileSystem, type ResolvedCommandContext, type WordNode } from 'just-bash';
-import type { FileNode, Vfs } from '../vfs.js';
+// program when it is Wasm, or the built-in (logged when it replaces a native binary). A shell script
+// run by path whose own `read` may take the caller's live stdin runs as `sh PATH` instead (a separate
+// shell, as it would be), so that input is read up front for it alone (see just-bash-stdin.ts).
+import { Bash, bytesOutput, defineCommand, getCommandNames, unsafeBytesFromLatin1, type Command, type ExecResult, type IFileSystem, type ResolvedCommandContext } from 'just-bash';
+import { FileNode, type Vfs } from '../vfs.js';
+import { shellQuote, sourcedFile } from './args.js';
 import { bytesOf, latin1 } from './encoding.js';
+import type { ShellInput } from './input.js';
+import { readsShellStdin, type SourceReader } from './just-bash-ast.js';
+import { LazyStdin } from './just-bash-stdin.js';
 import { VfsFileSystem } from './vfs-fs.js';
 
 const EXEC_NAME = '__wasmbox_exec';
 const BUILTIN_NAME = '__wasmbox_builtin';
+const SCRIPT_NAME = '__wasmbox_script';
 /** What a replacement script calls to run a box program: `EXEC_COMMAND PATH ARGS...` (a path, so PATH cannot hide it). */
 export const EXEC_COMMAND = `/usr/bin/${EXEC_NAME}`;
 /** What a replacement script calls to run a built-in in place of a native program: `BUILTIN_COMMAND NAME ARGS...`. */
@@ -46,9 +54,9 @@ export interface ProcessOutput {
 export interface ChildContext {
   env: string[];
   cwd: string;
-  stdin: Uint8Array;
+  stdin: ShellInput;
   /** Run `script` in a fresh shell (like `sh -c`) with exactly `env` exported and `positional` as $0, $1... */
-  exec(script: string, env: string[], positional: Record<string, string>, stdin: Uint8Array): Promise<ProcessOutput>;
+  exec(script: string, env: string[], positional: Record<string, string>, stdin: ShellInput): Promise<ProcessOutput>;
 }
 
 /** The decisions the shell leaves to wasmbox. */
@@ -79,11 +87,11 @@ export interface ShellSetup {
   policy: ShellPolicy;
 }
 
-/** One script run's input: the text, $0 and $1..., stdin. */
+/** One script run's input: the text, $0 and $1..., stdin (live input is read only when something reads it). */
 export interface ScriptRun {
   script: string;
   positional: Record<string, string>;
-  stdin: Uint8Array;
+  stdin: ShellInput;
 }
 
 /** The names of just-bash's built-in commands (python, js-exec and curl are never enabled). */
@@ -98,17 +106,19 @@ const LIMITS = { maxCommandCount: 50_000_000, maxLoopIterations: 50_000_000, max
 /** A just-bash interpreter bound to the box: box programs run through the policy, output comes back as bytes. */
 export class JustBashShell {
   private readonly bash: Bash;
+  private readonly stdin = new LazyStdin();
 
   constructor(private readonly setup: ShellSetup) {
     // Built-in names get a command that picks the box's program or the built-in; the box's other
     // programs get one too, only so that `command -v NAME` (which just-bash answers from its command
     // table alone) finds them. Programs a script creates later run fine but stay unknown to `command -v`.
-    const commands: Command[] = [this.execCommand(), this.builtinCommand()];
+    const commands: Command[] = [this.execCommand(), this.builtinCommand(), this.scriptCommand()];
     for (const name of new Set([...BUILTIN_NAMES, ...OWN_NAMES, ...setup.policy.programNames()])) commands.push(this.named(name));
     const fs = new VfsFileSystem(setup.vfs, {
       owner: { uid: setup.uid, gid: setup.gid },
-      onScriptRead: (path, file) => (isProgramRead() ? setup.policy.scriptFor(path, file) : undefined),
-      isCommand: (name) => name === EXEC_NAME || name === BUILTIN_NAME || OWN_NAMES.has(name) || (BUILTIN_NAMES.has(name) && setup.policy.lacks(name)),
+      onScriptRead: (path, file) => (isProgramRead() ? this.scriptFor(path, file) : undefined),
+      onEmptyRead: () => this.stdin.readEmpty(),
+      isCommand: (name) => [EXEC_NAME, BUILTIN_NAME, SCRIPT_NAME].includes(name) || OWN_NAMES.has(name) || (BUILTIN_NAMES.has(name) && setup.policy.lacks(name)),
     });
     // Checked against just-bash's interface except readFileBytes, whose result type is opaque there.
     const checked: Omit<IFileSystem, 'readFileBytes'> = fs;
@@ -131,32 +141,68 @@ export class JustBashShell {
       cwd: this.setup.cwd,
       env: { ...envRecord(this.setup.env), ...run.positional },
       replaceEnv: true, // only the box's environment: none of just-bash's defaults (HOME=/, HOSTNAME...)
-      stdin: latin1(run.stdin),
+      stdin: this.stdin.forScript(run.stdin, run.script, this.sourceReader(this.setup.cwd)),
       stdinKind: 'bytes',
       rawScript: true, // keep leading whitespace: just-bash otherwise strips it from every line
     });
     return toOutput(result);
   }
 
+  /** A custom command NAME whose body gets the command's stdin, resolved as it starts (just-bash-stdin.ts). */
+  private command(name: string, body: (args: string[], ctx: ResolvedCommandContext, stdin: ShellInput) => Promise<ExecResult>): Command {
+    return defineCommand(name, async (args, ctx) => {
+      const stdin = this.stdin.enter(ctx);
+      try {
+        return await body(args, ctx, stdin);
+      } finally {
+        this.stdin.leave();
+      }
+    });
+  }
+
   private execCommand(): Command {
-    return defineCommand(EXEC_NAME, async (args, ctx) => fromOutput(await this.setup.policy.external(args, this.child(ctx))));
+    return this.command(EXEC_NAME, async (args, ctx, stdin) => fromOutput(await this.setup.policy.external(args, this.child(ctx, stdin))));
   }
 
   /** Runs the bundled command NAME itself, bypassing PATH (for a native program found outside /bin and /usr/bin). */
   private builtinCommand(): Command {
-    return defineCommand(BUILTIN_NAME, async ([name, ...args], ctx) => {
-      const own = await this.setup.policy.ownBuiltin(name, args, this.child(ctx));
+    return this.command(BUILTIN_NAME, async ([name, ...args], ctx, stdin) => {
+      const own = await this.setup.policy.ownBuiltin(name, args, this.child(ctx, stdin));
       if (own) return fromOutput(own);
       const bundled = this.bundled(name);
       if (!bundled) return { stdout: '', stderr: `wasmbox: ${name}: no built-in command of that name\n`, exitCode: 127 };
-      return bundled.execute(args, ctx);
+      return bundled.execute(args, this.stdin.context(ctx, stdin));
     });
   }
 
+  /** Runs the shell script PATH as `sh PATH ARGS...` (see scriptFor). */
+  private scriptCommand(): Command {
+    return this.command(SCRIPT_NAME, async (args, ctx, stdin) => {
+      const outcome = await this.setup.policy.commandCalled('sh', args, this.child(ctx, stdin));
+      return outcome === 'builtin' ? { stdout: '', stderr: 'wasmbox: sh: no shell to run the script\n', exitCode: 127 } : fromOutput(outcome);
+    });
+  }
+
+  /** The policy's replacement for a program just-bash is about to run; a shell script that may `read` the
+   *  caller's stdin runs as a separate `sh` so its input can be read up front (or stay bytes) for it alone. */
+  private scriptFor(path: string, file: FileNode): string | undefined {
+    const replaced = this.setup.policy.scriptFor(path, file);
+    if (replaced !== undefined) return replaced;
+    const text = new TextDecoder().decode(file.bytes());
+    return readsShellStdin(text, this.sourceReader(this.setup.cwd)) ? `/usr/bin/${SCRIPT_NAME} ${shellQuote(path)} "$@"\n` : undefined;
+  }
+
+  private sourceReader(cwd: string): SourceReader {
+    return sourcedFile(this.setup.vfs, this.setup.env, cwd);
+  }
+
   private named(name: string): Command {
-    return defineCommand(name, async (args, ctx) => {
-      const outcome = await this.setup.policy.commandCalled(name, args, this.child(ctx));
+    return this.command(name, async (args, ctx, stdin) => {
+      const outcome = await this.setup.policy.commandCalled(name, args, this.child(ctx, stdin));
       if (outcome !== 'builtin') return fromOutput(outcome);
+      // origCommand runs with just-bash's own context, whose stdin would be the marker.
+      const bundled = this.stdin.isMarked(ctx) ? this.bundled(name) : undefined;
+      if (bundled) return bundled.execute(args, this.stdin.context(ctx, stdin));
       if (!ctx.origCommand) return { stdout: '', stderr: `wasmbox: ${name}: there is no built-in command of that name\n`, exitCode: 127 };
       return ctx.origCommand(args);
     });
@@ -168,7 +214,7 @@ export class JustBashShell {
     return registry?.get(name)?.internalOriginalCommand;
   }
 
-  private child(ctx: ResolvedCommandContext): ChildContext {
+  private child(ctx: ResolvedCommandContext, stdin: ShellInput): ChildContext {
     // just-bash lists exported variables in its own order; keep the box's order, new ones after.
     const order = new Map(this.setup.env.map((kv, i) => [kv.slice(0, kv.indexOf('=')), i]));
     const rank = (name: string): number => order.get(name) ?? order.size;
@@ -176,50 +222,18 @@ export class JustBashShell {
     return {
       env: env.map(([k, v]) => `${k}=${v}`),
       cwd: ctx.cwd,
-      stdin: bytesOf(latin1FromBytes(ctx.stdin)),
+      stdin,
       exec: async (script, env, positional, stdin) => {
         if (!ctx.exec) throw new Error('just-bash gave a command no exec function');
         // A nested run exports only the names its Bash was created with; export the rest explicitly.
         const names = env.map((kv) => kv.slice(0, kv.indexOf('='))).filter((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
         const exported = names.length > 0 ? `export ${names.join(' ')}; ${script}` : script;
-        const options = { cwd: ctx.cwd, env: { ...envRecord(env), ...positional }, replaceEnv: true, stdin: latin1(stdin), stdinKind: 'bytes' as const, rawScript: true, signal: ctx.signal };
+        const text = this.stdin.forScript(stdin, script, this.sourceReader(ctx.cwd));
+        const options = { cwd: ctx.cwd, env: { ...envRecord(env), ...positional }, replaceEnv: true, stdin: text, stdinKind: 'bytes' as const, rawScript: true, signal: ctx.signal };
         return toOutput(await ctx.exec(exported, options));
       },
     };
   }
-}
-
-/**
- * The program name of a script that is a single simple command (after an optional `exec`) with a
- * literal name, no redirections, no pipe and nothing in its words that runs a command (`$(...)`): the
- * one program it starts writes straight to the shell's own stdout and stderr. Undefined otherwise.
- */
-export function soleCommandName(script: string): string | undefined {
-  let ast;
-  try {
-    ast = parse(script);
-  } catch {
-    return undefined;
-  }
-  const statement = ast.statements.length === 1 ? ast.statements[0] : undefined;
-  const pipeline = statement && !statement.background && statement.pipelines.length === 1 ? statement.pipelines[0] : undefined;
-  const command = pipeline && !pipeline.negated && !pipeline.timed && pipeline.commands.length === 1 ? pipeline.commands[0] : undefined;
-  if (command?.type !== 'SimpleCommand' || !command.name || command.redirections.length > 0) return undefined;
-  if (/"(CommandSubstitution|ProcessSubstitution)"/.test(JSON.stringify(command))) return undefined;
-  const words = [command.name, ...command.args].map(literal);
-  const name = words[0] === 'exec' ? words[1] : words[0];
-  return name === undefined || name === 'exec' ? undefined : name;
-}
-
-/** A word's text when it is plain text (however quoted), else undefined. */
-function literal(word: WordNode): string | undefined {
-  let text = '';
-  for (const part of word.parts) {
-    if (part.type === 'Literal' || part.type === 'SingleQuoted' || part.type === 'Escaped') text += part.value;
-    else if (part.type === 'DoubleQuoted' && part.parts.every((p) => p.type === 'Literal' || p.type === 'Escaped')) text += part.parts.map((p) => (p as { value: string }).value).join('');
-    else return undefined;
-  }
-  return text;
 }
 
 /** Whether the current fs read comes from just-bash running that file as a program (see the top of this file). */

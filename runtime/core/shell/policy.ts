@@ -6,11 +6,12 @@ import { launch } from '../exec.js';
 import { SNIFF_BYTES, sniffFormat } from '../exec/format.js';
 import { baseName, isShellName, planLaunch } from '../exec/plan.js';
 import { resolveCommand, type FoundCommand } from '../exec/resolve.js';
-import { bufferInput, collectOutput, type ProcessSpec } from '../process.js';
+import { collectOutput, type ProcessSpec } from '../process.js';
 import { searchPath } from '../run.js';
 import { DirNode, FileNode, type Vfs } from '../vfs.js';
 import { positionalEnv, prepareScript, shellQuote } from './args.js';
 import { parseEnv, printenv, text } from './environment.js';
+import { inputSource } from './input.js';
 import { trap } from './trap.js';
 import { BUILTIN_COMMAND, BUILTIN_NAMES, EXEC_COMMAND, type ChildContext, type ProcessOutput, type ShellPolicy } from './just-bash.js';
 
@@ -138,7 +139,7 @@ export class BoxPolicy implements ShellPolicy {
     const err = collectOutput();
     const own = this.stream;
     this.stream = false;
-    const stdio = own ? { stdin: this.base.stdin, stdout: this.base.stdout, stderr: this.base.stderr } : { stdin: bufferInput(ctx.stdin), stdout: out.sink, stderr: err.sink };
+    const stdio = own ? { stdin: this.base.stdin, stdout: this.base.stdout, stderr: this.base.stderr } : { stdin: inputSource(ctx.stdin), stdout: out.sink, stderr: err.sink };
     const spec: ProcessSpec = { ...this.base, argv, env: ctx.env, cwd: ctx.cwd, ...stdio };
     let exitCode: number;
     try {

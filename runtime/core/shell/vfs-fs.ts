@@ -34,6 +34,8 @@ export interface ShellFsOptions {
   onScriptRead?: ScriptReadHook;
   /** Names of the shell's own commands: /bin/NAME and /usr/bin/NAME stand for them where the box has nothing. */
   isCommand?: (name: string) => boolean;
+  /** Told when readFileBytes (what a `< FILE` redirection uses) read an empty file. */
+  onEmptyRead?: () => void;
 }
 
 /** The Vfs as the built-in shell's filesystem: every method of just-bash's IFileSystem, over the box. */
@@ -61,7 +63,9 @@ export class VfsFileSystem {
   }
 
   async readFileBytes(path: string): Promise<string> {
-    return latin1(this.bytesOf(path));
+    const bytes = this.bytesOf(path);
+    if (bytes.byteLength === 0) this.options.onEmptyRead?.();
+    return latin1(bytes);
   }
 
   async readFileBuffer(path: string): Promise<Uint8Array> {
