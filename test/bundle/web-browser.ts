@@ -1,6 +1,6 @@
 /**
  * Real Chromium for the web bundle tests (Debian's /usr/bin/chromium through playwright-core, the launch
- * recipe of /work/shared/DESIGN.md): one browser per test file with a fresh profile, pages that report
+ * recipe of the shared DESIGN.md): one browser per test file with a fresh profile, pages that report
  * console errors, and the page's state as the bundle's page shows it (<body data-state>, the terminal).
  */
 import { existsSync } from 'node:fs';

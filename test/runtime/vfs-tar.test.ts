@@ -22,8 +22,8 @@ beforeAll(async () => {
   await writeBox(join(tmp.dir, 'box'), sampleTree(), CONFIG);
   const vfs = Vfs.fromImage((await readBox(join(tmp.dir, 'box'))).fs);
   vfs.writeFile('/etc/passwd', enc('changed\n'));
-  vfs.mkdir('/work/deep/er', { recursive: true });
-  vfs.writeFile(`/work/deep/er/${'n'.repeat(150)}.txt`, enc('x'.repeat(1000)));
+  vfs.mkdir('/srv/deep/er', { recursive: true });
+  vfs.writeFile(`/srv/deep/er/${'n'.repeat(150)}.txt`, enc('x'.repeat(1000)));
   vfs.unlink('/bin/dash');
   tar = vfsToTar(vfs);
 });
@@ -40,7 +40,7 @@ const CASES: { path: string; type: string; text?: string; mode?: number }[] = [
   { path: 'lib', type: 'symlink' },
   { path: 'tmp/', type: 'directory', mode: 0o1777 },
   { path: LONG_PATH.slice(1), type: 'file', text: 'long\n', mode: 0o600 },
-  { path: `work/deep/er/${'n'.repeat(150)}.txt`, type: 'file', text: 'x'.repeat(1000) },
+  { path: `srv/deep/er/${'n'.repeat(150)}.txt`, type: 'file', text: 'x'.repeat(1000) },
 ];
 
 describe('vfsToTar', () => {
@@ -69,7 +69,7 @@ describe('vfsToTar', () => {
     expect(listing).toMatch(/^lrwxrwxrwx 0\/0 +0 .* lib -> usr\/lib$/m);
     expect(listing).toMatch(new RegExp(`^-rw------- 3000000/70000 +5 .* ${LONG_PATH.slice(1)}$`, 'm'));
     expect(listing).toMatch(/^drwxr-x--- 1000\/1000 +0 .* home\/user\/$/m);
-    expect(listing).toContain(`work/deep/er/${'n'.repeat(150)}.txt`);
+    expect(listing).toContain(`srv/deep/er/${'n'.repeat(150)}.txt`);
   });
 
   it('ends with two zero blocks and is a whole number of blocks', () => {
