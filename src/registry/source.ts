@@ -113,7 +113,8 @@ async function manifestAt(ref: RegistryRef, digest: string, opts: PullOptions): 
 /** A small blob (the config) whole, downloaded into the cache first when missing. */
 async function blobBytes(ref: RegistryRef, d: Descriptor, what: string, opts: PullOptions): Promise<Uint8Array> {
   if (typeof d.size === 'number' && d.size > MAX_JSON_BYTES) fail('IMAGE_INVALID', `${what} of ${ref.canonical} is too large (${d.size} bytes)`, { value: d.digest });
-  await ensureBlob(ref, d, what, opts);
+  // A descriptor without a size must not let a hostile registry stream an endless config into the cache.
+  await ensureBlob(ref, d, what, opts, MAX_JSON_BYTES);
   return opts.cache.read(d.digest);
 }
 
@@ -143,7 +144,7 @@ function layersOf(ref: RegistryRef, descriptors: Descriptor[], config: ImageConf
  * Puts a blob into the cache unless it is there. A body cut short is fetched again (the cache keeps
  * nothing from a failed try); a body that is complete but hashes wrong fails at once and is never kept.
  */
-async function ensureBlob(ref: RegistryRef, d: Descriptor, what: string, opts: PullOptions): Promise<void> {
+async function ensureBlob(ref: RegistryRef, d: Descriptor, what: string, opts: PullOptions, limit?: number): Promise<void> {
   if (await opts.cache.has(d.digest)) return;
   if (opts.pull === 'never') notCached(ref, what);
   for (let attempt = 1; ; attempt++) {
@@ -152,7 +153,7 @@ async function ensureBlob(ref: RegistryRef, d: Descriptor, what: string, opts: P
       const body = await opts.client.openBlob(ref, d.digest);
       await opts.cache.put(d.digest, body, {
         what: `${what} of ${ref.canonical}`,
-        ...(typeof d.size === 'number' && { maxBytes: d.size }),
+        ...((typeof d.size === 'number' || limit !== undefined) && { maxBytes: d.size ?? limit }),
         // Counted apart from the progress call: `?.` would skip the assignment when there is no callback.
         onBytes: (n) => {
           got = n;
