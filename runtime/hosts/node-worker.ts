@@ -5,14 +5,14 @@
 import { parentPort } from 'node:worker_threads';
 import { loadBox } from '../core/box.js';
 import { BoxFormatError } from '../core/fs-image.js';
-import { LaunchError, NO_INPUT } from '../core/process.js';
-import { RunError, runBox } from '../core/run.js';
+import { NO_INPUT } from '../core/process.js';
+import { runBox } from '../core/run.js';
 import { Vfs, VfsError } from '../core/vfs.js';
-import { GuestError } from '../core/wasi/guest-error.js';
 import type { Failure, WorkerEnd, WorkerInit } from './node-channel.js';
 import { ringInput, ringOutput } from './node-rings.js';
 import type { HostMount } from './node-mount.js';
 import { configureNodeAdapters } from './node-adapters.js';
+import { failureOf } from './run-failure.js';
 
 // The built-in interpreters' files (ruby.wasm) come from node_modules: see node-adapters.ts.
 configureNodeAdapters();
@@ -85,26 +85,8 @@ function fail(kind: Failure['kind'], message: string): FailureError {
   return new FailureError({ kind, message });
 }
 
-/** The exit code and the message for a run that did not end by the guest's own exit. */
+/** The exit code and the message for a run that did not end by the guest's own exit (the hosts share failureOf). */
 function failed(err: unknown, init: WorkerInit): { code: number; failure: Failure } {
   if (err instanceof FailureError) return { code: err.failure.kind === 'oom' ? 137 : 125, failure: err.failure };
-  if (err instanceof LaunchError) return { code: err.exitCode, failure: { kind: 'launch', message: err.message } };
-  if (err instanceof RunError) return { code: 125, failure: { kind: 'run', message: err.message } };
-  if (err instanceof GuestError) return { code: err.exitCode, failure: { kind: err.kind === 'memory' ? 'oom' : 'trap', message: err.message } };
-  if (init.memoryLimit !== undefined && isOutOfMemory(err)) {
-    return { code: 137, failure: { kind: 'oom', message: (err as Error).message } };
-  }
-  if (err instanceof WebAssembly.RuntimeError) {
-    // A trap is the guest crashing (abort(), an out-of-bounds access): like a native SIGABRT, 128 + 6.
-    return { code: 134, failure: { kind: 'trap', message: `the guest crashed: ${err.message}` } };
-  }
-  const e = err as Error;
-  return { code: 125, failure: { kind: 'internal', message: e?.message ?? String(err), detail: e?.stack } };
-}
-
-/** Whether a guest failure is its memory running out (a grow or allocation refused at the limit). */
-function isOutOfMemory(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: string } | undefined;
-  if (e?.code === 'ENOMEM' || e?.name === 'MemoryLimitError') return true;
-  return (e instanceof RangeError || e instanceof WebAssembly.RuntimeError) && /out of memory|memory limit|could not allocate memory|cannot allocate/i.test(e.message ?? '');
+  return failureOf(err, init.memoryLimit);
 }
