@@ -3,7 +3,6 @@
 // each interpreter load only when a box needs them).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { bundle, type BundleFile, type BundleRequest } from './esbuild.js';
 import { writeDistFile } from './box-contents.js';
 
@@ -35,7 +34,7 @@ export interface BundledRuntime extends WrittenRuntime {
 /** Bundle a runtime host for `dist/dir` (entry `dir/index.js`) without writing it yet. */
 export async function bundleRuntime(dir: string, req: BundleRequest): Promise<BundledRuntime> {
   const built = await bundle(req);
-  const contents = built.files.map((f) => ({ path: `${dir}/${f.path}`, bytes: f.bytes }));
+  const contents = built.files.map((f) => ({ ...f, path: `${dir}/${f.path}` }));
   return { contents, files: contents.map((f) => f.path), bytes: built.bytes, gzipBytes: built.gzipBytes, startGzipBytes: startGzip(built.files) };
 }
 
@@ -60,7 +59,7 @@ function startGzip(files: BundleFile[]): number {
     const file = byPath.get(path);
     if (!file || seen.has(path)) continue;
     seen.add(path);
-    total += gzipSize(file.bytes);
+    total += file.gzipBytes;
     // esbuild's chunks import each other as `from"./chunk-X.js"` or `import"./chunk-X.js"` (minified).
     const text = new TextDecoder().decode(file.bytes);
     for (const m of text.matchAll(/(?:\bfrom|\bimport)\s*["']\.\/([^"']+\.js)["']/g)) queue.push(m[1]);
@@ -68,7 +67,3 @@ function startGzip(files: BundleFile[]): number {
   return total;
 }
 
-/** gzip -9 size of some bytes (the size report's "compressed"). */
-export function gzipSize(bytes: Uint8Array | string): number {
-  return gzipSync(bytes, { level: 9 }).byteLength;
-}

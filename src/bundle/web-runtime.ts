@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { bundle, type BundleFile } from './esbuild.js';
-import { gzipSize, hostEntry } from './runtime-bundle.js';
+import { hostEntry } from './runtime-bundle.js';
 
 /** The runtime's files (paths relative to DIST) and what starting a box costs. */
 export interface WebRuntime {
@@ -60,18 +60,18 @@ async function makeRuntime(): Promise<WebRuntime> {
     bundle({ entry: hostEntry('browser-page'), platform: 'browser', redirect: { './browser.js': { url: './wasmbox.js' } } }),
   ]);
   const files: BundleFile[] = [
-    { path: 'wasmbox.js', bytes: host.files[0].bytes },
-    ...worker.files.map((f) => ({ path: `runtime/${f.path}`, bytes: f.bytes })),
-    { path: 'wasmbox-sw.js', bytes: sw.files[0].bytes },
-    { path: 'page.js', bytes: page.files[0].bytes },
+    { ...host.files[0], path: 'wasmbox.js' },
+    ...worker.files.map((f) => ({ ...f, path: `runtime/${f.path}` })),
+    { ...sw.files[0], path: 'wasmbox-sw.js' },
+    { ...page.files[0], path: 'page.js' },
   ];
-  const start = startFiles(worker.files).map((f) => gzipSize(f.bytes));
+  const start = startFiles(worker.files).map((f) => f.gzipBytes);
   const shell = worker.files.filter((f) => /^shell-/.test(f.path)).flatMap((f) => closure(worker.files, f.path));
   return {
     files,
-    startGzipBytes: gzipSize(host.files[0].bytes) + start.reduce((a, b) => a + b, 0),
+    startGzipBytes: host.files[0].gzipBytes + start.reduce((a, b) => a + b, 0),
     pageGzipBytes: page.gzipBytes,
-    shellGzipBytes: [...new Set(shell)].reduce((n, f) => n + gzipSize(f.bytes), 0),
+    shellGzipBytes: [...new Set(shell)].reduce((n, f) => n + f.gzipBytes, 0),
   };
 }
 
