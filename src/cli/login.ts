@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { WasmboxError } from '../errors.js';
 import { RegistryClient } from '../registry/client.js';
-import { dockerConfigPath, removeCredentials, saveCredentials } from '../registry/credentials.js';
+import { dockerConfigPath, hostOf, removeCredentials, saveCredentials } from '../registry/credentials.js';
 import { DOCKER_HUB } from '../registry/reference.js';
 import { parseInsecure } from './registry-flags.js';
 
@@ -48,13 +48,12 @@ export async function runLogout(flags: { server?: string }): Promise<void> {
 /** The registry host a SERVER argument names: `host[:port]`, an `https://host/…` URL, or docker.io by default. */
 function serverHost(server: string | undefined): string {
   if (server === undefined || server === '') return DOCKER_HUB;
-  const bare = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  if (bare === 'index.docker.io' || bare === 'registry-1.docker.io') return DOCKER_HUB;
+  const bare = hostOf(server);
   // A login names a host even without a dot (`wasmbox login myregistry`), unlike an image reference.
   if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?$/.test(bare)) {
     usage('SERVER', `"${server}" is not a registry host`, 'write HOST[:PORT], e.g. wasmbox login localhost:5000');
   }
-  return bare.toLowerCase();
+  return bare;
 }
 
 function usage(flag: string, message: string, hint: string): never {

@@ -77,8 +77,8 @@ function serverKey(host: string): string {
   return HUB_NAMES.has(host.toLowerCase()) ? HUB_KEY : host.toLowerCase();
 }
 
-/** A config key's host: keys may be 'host', 'https://host', 'https://host/v1/' (docker strips scheme and path). */
-function hostOf(key: string): string {
+/** A config key's (or a login SERVER's) host: 'host', 'https://host', 'https://host/v1/' (docker strips scheme and path); Docker Hub's names are docker.io. */
+export function hostOf(key: string): string {
   const bare = key.replace(/^[a-z][\w+.-]*:\/\//i, '').split('/')[0].toLowerCase();
   return HUB_NAMES.has(bare) ? 'docker.io' : bare;
 }
