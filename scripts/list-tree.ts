@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { contentBytes } from '../src/fs/spill.js';
 import type { Node, Tree } from '../src/fs/tree.js';
 
 /** A filesystem listing: lines in walk order, hardlink groups, and (optionally) sha256 of each file by path. */
@@ -95,7 +96,7 @@ function entryOf(node: Node): Entry {
   const base = { mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime };
   switch (node.kind) {
     case 'file':
-      return { type: 'file', size: node.data.length, ...base };
+      return { type: 'file', size: node.data.byteLength, ...base };
     case 'dir':
       return { type: 'dir', ...base };
     case 'symlink':
@@ -115,7 +116,7 @@ export function listTree(tree: Tree, opts: { hash?: boolean } = {}): Listing {
     if (node.kind !== 'file') continue;
     addToGroup(nodes, node, path);
     if (!opts.hash) continue;
-    if (!hashOf.has(node)) hashOf.set(node, sha256(node.data));
+    if (!hashOf.has(node)) hashOf.set(node, sha256(contentBytes(node.data)));
     out.hashes.set(path, hashOf.get(node)!);
   }
   out.links = linkLines(nodes);

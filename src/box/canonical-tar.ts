@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import { contentBytes } from '../fs/spill.js';
 import { IMPLICIT_DIR, type FileNode, type Meta, type Node, type Tree } from '../fs/tree.js';
 
 // The largest values a ustar header field holds; anything bigger (or negative) goes into a PAX record.
@@ -49,7 +50,8 @@ async function feed(pack: Pack, tree: Tree): Promise<void> {
       if (link === undefined) firstPath.set(node, name);
     }
     const header = headerFor(name, node, link);
-    const body = node.kind === 'file' && link === undefined ? node.data : undefined;
+    // A spilled file is read in only while its entry is written (tar-stream waits for the reader).
+    const body = node.kind === 'file' && link === undefined ? contentBytes(node.data) : undefined;
     await addEntry(pack, header, body);
   }
   pack.finalize();

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Spilled, contentChunks, type FileContent } from '../fs/spill.js';
 import type { FileNode, Node, Tree } from '../fs/tree.js';
 import { WBFS_HEADER_SIZE, WBFS_MAGIC, wbfsDataStart, type Descriptor, type IndexRow } from './format.js';
 
 /** Everything needed to write a rootfs.wbfs: the header (magic, index, padding) and the distinct contents in order. */
 export interface ImagePlan {
   header: Uint8Array;
-  blobs: Uint8Array[];
+  /** Each distinct content once, in data-region order: bytes in memory, or spilled ones read while written. */
+  blobs: FileContent[];
   entries: number;
   /** Bytes of the data region (the sum of `blobs`). */
   fileBytes: number;
@@ -32,15 +34,16 @@ export function planImage(tree: Tree): ImagePlan {
 
 /** The data region being laid out: each distinct content once, in order of first use. */
 class ContentStore {
-  readonly blobs: Uint8Array[] = [];
+  readonly blobs: FileContent[] = [];
   bytes = 0;
-  // Hashed per bytes object: hardlinks and cloned trees share `data`, so each buffer is read once.
-  private readonly hashes = new Map<Uint8Array, string>();
+  // Hashed per content object: hardlinks and cloned trees share `data` (bytes or a spill slot), so each is read once.
+  private readonly hashes = new Map<FileContent, string>();
   private readonly offsets = new Map<string, number>();
+  private scratch: Uint8Array | undefined;
 
-  add(data: Uint8Array): { size: number; offset: number; sha: string } {
+  add(data: FileContent): { size: number; offset: number; sha: string } {
     let sha = this.hashes.get(data);
-    if (sha === undefined) this.hashes.set(data, (sha = sha256(data)));
+    if (sha === undefined) this.hashes.set(data, (sha = this.hash(data)));
     let offset = this.offsets.get(sha);
     if (offset === undefined) {
       this.offsets.set(sha, (offset = this.bytes));
@@ -48,6 +51,13 @@ class ContentStore {
       this.bytes += data.byteLength;
     }
     return { size: data.byteLength, offset, sha };
+  }
+
+  /** Spilled bytes are hashed a piece at a time, so planning never holds a whole image's files. */
+  private hash(data: FileContent): string {
+    const hash = createHash('sha256');
+    for (const chunk of contentChunks(data, (this.scratch ??= new Uint8Array(PIECE)))) hash.update(chunk);
+    return hash.digest('hex');
   }
 }
 
@@ -64,38 +74,63 @@ function encodeHeader(rows: IndexRow[]): Uint8Array {
   return header;
 }
 
-// Small files are gathered into one writev call; big ones pass through as they are (never copied).
-const BATCH_BYTES = 8 << 20;
-const BATCH_COUNT = 512;
+// Contents are gathered into one staging buffer and written when it is full, spilled ones read straight
+// into it; big in-memory ones are written as they are (never copied). Writing a box thus holds at most
+// the staging buffer besides the tree, however big the image.
+const PIECE = 1 << 20;
+const STAGE = 8 << 20;
 
 /** Write a planned rootfs.wbfs to a new file, hashing the bytes as they go out. */
 export async function writeImage(file: string, plan: ImagePlan): Promise<Descriptor> {
   const hash = createHash('sha256');
   const fh = await open(file, 'wx');
   try {
-    let batch: Uint8Array[] = [];
-    let batchBytes = 0;
-    for (const chunk of [plan.header, ...plan.blobs]) {
-      if (chunk.byteLength === 0) continue;
-      hash.update(chunk);
-      batch.push(chunk);
-      batchBytes += chunk.byteLength;
-      if (batchBytes < BATCH_BYTES && batch.length < BATCH_COUNT) continue;
-      await writeAll(fh, batch, batchBytes);
-      batch = [];
-      batchBytes = 0;
-    }
-    await writeAll(fh, batch, batchBytes);
+    const out = new StagedWriter(fh, hash);
+    for (const blob of [plan.header, ...plan.blobs]) await out.put(blob);
+    await out.flush();
   } finally {
     await fh.close();
   }
   return { digest: `sha256:${hash.digest('hex')}`, size: plan.header.byteLength + plan.fileBytes };
 }
 
-async function writeAll(fh: Awaited<ReturnType<typeof open>>, chunks: Uint8Array[], bytes: number): Promise<void> {
-  if (chunks.length === 0) return;
-  const { bytesWritten } = await fh.writev(chunks);
-  if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
+/** Sequential writes through a staging buffer, each written byte also fed to `hash`. */
+class StagedWriter {
+  private readonly stage = new Uint8Array(STAGE);
+  private fill = 0;
+
+  constructor(private readonly fh: FileHandle, private readonly hash: Hash) {}
+
+  async put(content: FileContent): Promise<void> {
+    if (content instanceof Uint8Array && content.byteLength >= PIECE) {
+      await this.flush();
+      return this.write(content);
+    }
+    for (let at = 0; at < content.byteLength; ) {
+      if (this.fill === STAGE) await this.flush();
+      const n = Math.min(STAGE - this.fill, content.byteLength - at);
+      const into = this.stage.subarray(this.fill, this.fill + n);
+      if (content instanceof Spilled) content.spill.readInto(content.offset + at, into);
+      else into.set(content.subarray(at, at + n));
+      this.fill += n;
+      at += n;
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.fill === 0) return;
+    await this.write(this.stage.subarray(0, this.fill));
+    this.fill = 0;
+  }
+
+  private async write(bytes: Uint8Array): Promise<void> {
+    this.hash.update(bytes);
+    for (let done = 0; done < bytes.byteLength; ) {
+      const { bytesWritten } = await this.fh.write(bytes, done, bytes.byteLength - done);
+      if (bytesWritten === 0) throw new Error(`short write: ${done} of ${bytes.byteLength} bytes`);
+      done += bytesWritten;
+    }
+  }
 }
 
 /** Hex sha256 of some bytes. */

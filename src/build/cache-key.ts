@@ -4,6 +4,7 @@
 // it makes; RUN the exact process it runs and what its mounts show it.
 import { createHash } from 'node:crypto';
 import type { InstructionOf } from '../dockerfile/instructions.js';
+import { contentChunks, type FileContent } from '../fs/spill.js';
 import type { Node, Tree } from '../fs/tree.js';
 import { compareNames } from '../fs/tree.js';
 import type { ImageConfig } from '../image/config.js';
@@ -27,9 +28,10 @@ export function imageKey(config: ImageConfig, tree: Tree, epoch: number | undefi
   return hashKey(FORMAT, 'FROM', config, content, epoch ?? null);
 }
 
-/** Content digests of tree nodes; file digests are remembered per byte array (tree bytes are never changed in place). */
+/** Content digests of tree nodes; file digests are remembered per content (tree bytes are never changed in place). */
 export class Digests {
-  private readonly bytes = new WeakMap<Uint8Array, string>();
+  private readonly bytes = new WeakMap<FileContent, string>();
+  private scratch: Uint8Array | undefined;
 
   /** The digest of a node and everything below it: kinds, metadata, names, bytes, link targets. */
   node(node: Node): string {
@@ -51,10 +53,13 @@ export class Digests {
     return node === undefined ? null : this.node(node);
   }
 
-  private data(data: Uint8Array): string {
+  private data(data: FileContent): string {
     let digest = this.bytes.get(data);
     if (digest === undefined) {
-      digest = createHash('sha256').update(data).digest('hex');
+      // Spilled bytes are hashed in pieces, so an image's big files are never all in memory at once.
+      const hash = createHash('sha256');
+      for (const chunk of contentChunks(data, (this.scratch ??= new Uint8Array(1 << 20)))) hash.update(chunk);
+      digest = hash.digest('hex');
       this.bytes.set(data, digest);
     }
     return digest;

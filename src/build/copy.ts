@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { WasmboxError } from '../errors.js';
 import type { Instruction, InstructionOf } from '../dockerfile/instructions.js';
+import { contentBytes } from '../fs/spill.js';
 import { type DirNode, type Meta, type Node, Tree, cloneNode, describe, dir } from '../fs/tree.js';
 import { IgnoreMatcher, parseDockerignore } from './dockerignore.js';
 import { globTree, hasWildcards } from './glob.js';
@@ -145,7 +146,7 @@ function collectSources(ins: CopyInstruction, source: CopySource, ctx: StepConte
 
 async function place(tree: Tree, item: Item, dest: string, destIsDir: boolean, opts: CopyOptions, ctx: StepContext): Promise<void> {
   const created = createdMeta(opts, ctx);
-  const tar = item.node.kind === 'file' && opts.unpack ? await asTar(item.node.data, item.name) : undefined;
+  const tar = item.node.kind === 'file' && opts.unpack ? await asTar(contentBytes(item.node.data), item.name) : undefined;
   if (tar) {
     await extractArchive(tar, tree.mkdirp(dest, created), item.name);
     return;

@@ -7,6 +7,7 @@ import { DirNode as VDir, FileNode as VFile, type Inode, SymlinkNode as VLink } 
 import { canonicalTar } from '../box/canonical-tar.js';
 import { OPAQUE, WHITEOUT } from '../fs/apply.js';
 import { applyLayer } from '../fs/flatten.js';
+import { Spilled } from '../fs/spill.js';
 import { EMPTY } from '../fs/tar.js';
 import { type DirNode, type FileNode, type Meta, type Node, Tree, dir, pickMeta } from '../fs/tree.js';
 import { type TreeMirror, join } from './sandbox.js';
@@ -186,6 +187,9 @@ function metaChanged(v: Inode, t: Node): boolean {
 }
 
 function dataChanged(v: VFile, t: FileNode): boolean {
+  // A spilled file's guest node keeps `origin` until its first write or replace (see TreeMirror.file), and
+  // asking it for its bytes would read them all in: the origin says it without reading.
+  if (t.data instanceof Spilled) return v.origin === undefined;
   const now = v.bytes();
   return now.buffer !== t.data.buffer || now.byteOffset !== t.data.byteOffset || now.byteLength !== t.data.byteLength;
 }

@@ -4,6 +4,7 @@
 // (sandbox-diff.ts) by comparing only what the guest reached.
 import { DirNode as VDir, FileNode as VFile, type Inode, type Lookup, OtherNode as VOther, SymlinkNode as VLink, Vfs, VfsError, nowNs } from '../../runtime/core/vfs.js';
 import { WasmboxError } from '../errors.js';
+import { Spilled } from '../fs/spill.js';
 import type { DirNode, FileNode, Node, Tree } from '../fs/tree.js';
 
 /** Where a guest node came from: the tree node it mirrors and the tree path it was first reached by. */
@@ -67,7 +68,12 @@ export class TreeMirror {
     const known = this.files.get(node);
     if (known) return known;
     // Zero-copy: the guest node views the tree's bytes, and copies them only when it writes.
-    const made = new VFile(this.vfs.ino(), node.mode, node.uid, node.gid, ns(node.mtime), node.data, this.readonly);
+    const made = new VFile(this.vfs.ino(), node.mode, node.uid, node.gid, ns(node.mtime), lazyBytes(node), this.readonly);
+    if (node.data instanceof Spilled) {
+      // Read from the spill only if the guest reads; `origin` stays set until it writes (sandbox-diff checks it).
+      made.setLazySize(node.data.byteLength);
+      made.origin = { path, type: 'file', mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime, size: node.data.byteLength, offset: 0, target: '', sha256: '' };
+    }
     made.nlink = this.linkIndex().get(node)?.length ?? 1;
     this.files.set(node, made);
     this.origins.set(made, { node, path });
@@ -92,6 +98,12 @@ export class TreeMirror {
     visit(this.tree.root, '/');
     return (this.links = links);
   }
+}
+
+/** A file's bytes for a guest node: the tree's own when in memory, a loader when they are in a spill. */
+function lazyBytes(node: FileNode): Uint8Array | (() => Uint8Array) {
+  const data = node.data;
+  return data instanceof Spilled ? () => data.read() : data;
 }
 
 /** One mount placed over the guest filesystem, with what it hid and the directories made to hold it. */

@@ -1,4 +1,5 @@
 import { WasmboxError } from '../errors.js';
+import { contentBytes } from '../fs/spill.js';
 import type { Tree } from '../fs/tree.js';
 
 /** A numeric owner. */
@@ -12,7 +13,7 @@ function readTable(tree: Tree, path: string): Map<string, string[]> {
   const node = tree.get(path);
   const table = new Map<string, string[]>();
   if (node?.kind !== 'file') return table;
-  for (const line of new TextDecoder().decode(node.data).split('\n')) {
+  for (const line of new TextDecoder().decode(contentBytes(node.data)).split('\n')) {
     const fields = line.split(':');
     if (fields.length >= 3 && !line.startsWith('#')) table.set(fields[0], fields);
   }

@@ -1,4 +1,5 @@
 import { WasmboxError } from '../errors.js';
+import { Spilled, type FileContent, type Spill } from './spill.js';
 import { BLOCK, decodeHeader, foldMeta, isZeroBlock, type Overrides, type RawHeader } from './tar-header.js';
 
 export type { EntryKind } from './tar-header.js';
@@ -8,16 +9,18 @@ export type { EntryKind } from './tar-header.js';
 // header, skips unwanted files without copying, and knows exactly where a stream ended, so a missing
 // end-of-archive marker is accepted while a cut inside an entry is not.
 
-/** One tar entry: header fields and, for a wanted file, its bytes in a buffer of its own. */
+/** One tar entry: header fields and, for a wanted file, its bytes in a buffer of its own or in the spill. */
 export interface TarEntry extends RawHeader {
   /** Present for files whose bytes were wanted (always for empty files). */
-  data?: Uint8Array;
+  data?: FileContent;
 }
 
-/** Options of {@link readTar}: which files' bytes to copy out, and how to name the archive in errors. */
+/** Options of {@link readTar}: which files' bytes to copy out, where to, and how to name the archive in errors. */
 export interface ReadTarOptions {
   want?: (entry: TarEntry) => boolean;
   label?: string;
+  /** Where wanted files' bytes go, streamed as they arrive, instead of a buffer each (empty files stay {@link EMPTY}). */
+  spill?: Spill;
 }
 
 const MAX_META = 1 << 20;
@@ -41,7 +44,7 @@ export class TarReader {
   private fill = 0;
   private need = 0;
   private entry: TarEntry | undefined;
-  private dest: Uint8Array | undefined;
+  private dest: Uint8Array | Spilled | undefined;
   private meta: { type: string; buf: Uint8Array } | undefined;
   private overrides: Overrides = {};
   private zeros = 0;
@@ -83,7 +86,8 @@ export class TarReader {
   private takeBody(chunk: Uint8Array, off: number): number {
     const n = Math.min(this.need, chunk.length - off);
     const target = this.phase === 'data' ? this.dest : this.phase === 'meta' ? this.meta!.buf : undefined;
-    if (target) target.set(chunk.subarray(off, off + n), target.length - this.need);
+    if (target instanceof Spilled) target.spill.append(chunk.subarray(off, off + n));
+    else if (target) target.set(chunk.subarray(off, off + n), target.length - this.need);
     this.need -= n;
     if (this.need === 0) this.finishBody();
     return off + n;
@@ -145,7 +149,7 @@ export class TarReader {
     this.phase = 'data';
   }
 
-  private emit(data: Uint8Array | undefined, entry = this.entry!): void {
+  private emit(data: FileContent | undefined, entry = this.entry!): void {
     if (data) entry.data = data;
     this.entry = undefined;
     this.dest = undefined;
@@ -153,8 +157,10 @@ export class TarReader {
     this.onEntry(entry);
   }
 
-  /** A buffer for one file's bytes, not zero-filled (every byte is about to be written) and not pooled. */
-  private allocate(entry: TarEntry): Uint8Array {
+  /** Where one file's bytes go: the next slot of the spill, or a buffer not zero-filled (every byte is about to be written) and not pooled. */
+  private allocate(entry: TarEntry): Uint8Array | Spilled {
+    const spill = this.opts.spill;
+    if (spill) return new Spilled(spill, spill.size, entry.size);
     let buf: Buffer;
     try {
       buf = Buffer.allocUnsafeSlow(entry.size);

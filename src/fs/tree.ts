@@ -1,4 +1,5 @@
 import { WasmboxError } from '../errors.js';
+import type { FileContent } from './spill.js';
 
 /** Ownership, permission bits (including setuid/setgid/sticky, 0o7777) and mtime in seconds. */
 export interface Meta {
@@ -8,10 +9,14 @@ export interface Meta {
   mtime: number;
 }
 
-/** A regular file. Its `data` is never mutated in place; two paths holding the same node are hardlinks. */
+/**
+ * A regular file. Its `data` is never mutated in place (replace it to change the file); two paths holding
+ * the same node are hardlinks. A flattened image's files keep their bytes in a spill file, not in memory:
+ * `data.byteLength` is the size either way, and contentBytes(data) (src/fs/spill.ts) gives the bytes.
+ */
 export interface FileNode extends Meta {
   kind: 'file';
-  data: Uint8Array;
+  data: FileContent;
 }
 
 /** A directory and its children by name. */
@@ -205,7 +210,7 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A deep copy of a node: new metadata objects sharing the immutable file bytes. Hardlinks inside are kept as hardlinks. */
+/** A deep copy of a node: new metadata objects sharing the immutable file content (in memory or spilled). Hardlinks inside are kept as hardlinks. */
 export function cloneNode(node: Node, seen = new Map<Node, Node>()): Node {
   const known = seen.get(node);
   if (known) return known;

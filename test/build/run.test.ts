@@ -13,6 +13,7 @@ import { NO_INPUT } from '../../runtime/core/process.js';
 import { Vfs } from '../../runtime/core/vfs.js';
 import { diskCache } from '../../src/build/cache.js';
 import { WasmboxError } from '../../src/errors.js';
+import { contentBytes } from '../../src/fs/spill.js';
 import type { Node, Tree } from '../../src/fs/tree.js';
 import { scratchDir } from '../helpers/fixtures.js';
 import { type TestBuild, buildIn, counting, sandboxReady } from './run-helpers.js';
@@ -271,14 +272,14 @@ describe.skipIf(compiled.skip)(`RUN with a Wasm guest${compiled.skip ? ` (skippe
 
 function text(tree: Tree, path: string): string {
   const node = tree.get(path);
-  return node?.kind === 'file' ? new TextDecoder().decode(node.data) : `(${node?.kind ?? 'missing'})`;
+  return node?.kind === 'file' ? new TextDecoder().decode(contentBytes(node.data)) : `(${node?.kind ?? 'missing'})`;
 }
 
 /** `path kind mode uid:gid "content or target"` (just `path kind mode uid:gid` for directories). */
 function listing(tree: Tree): string[] {
   return [...tree.walk()].map(([path, node]) => {
     const head = `${path} ${node.kind} ${(node.mode & 0o7777).toString(8)} ${node.uid}:${node.gid}`;
-    if (node.kind === 'file') return `${head} ${JSON.stringify(new TextDecoder().decode(node.data))}`;
+    if (node.kind === 'file') return `${head} ${JSON.stringify(new TextDecoder().decode(contentBytes(node.data)))}`;
     return node.kind === 'symlink' ? `${head} ${JSON.stringify(node.target)}` : head;
   });
 }

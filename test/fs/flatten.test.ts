@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { extractArchive } from '../../src/build/archive.js';
 import { applyLayer, flattenImage } from '../../src/fs/flatten.js';
 import { openLayer } from '../../src/fs/layer-stream.js';
+import { Spilled, contentBytes } from '../../src/fs/spill.js';
 import { Tree } from '../../src/fs/tree.js';
 import { chunks, layerOf, makeTar, sha256, tarLayer, type EntrySpec } from '../helpers/tar.js';
 import { WasmboxError } from '../../src/errors.js';
@@ -117,20 +118,26 @@ describe('flattenImage', () => {
     const stepwise = new Tree();
     for (const layer of image) await applyLayer(stepwise, openLayer(layer));
     expect(listing(stepwise)).toEqual(want);
+    // The same bytes too: the flatten's come back from its spill, the stepwise ones were kept in memory.
+    expect(contents(flat)).toEqual(contents(stepwise));
   });
 
   it('keeps hardlinks as one node and copies file bytes exactly', async () => {
     const flat = await flattenImage([await tarLayer([{ name: 'a', data: 'data' }, { name: 'b', type: 'link', linkname: 'a' }])]);
     expect(flat.get('/b')).toBe(flat.get('/a'));
     const a = flat.get('/a');
-    expect(a?.kind === 'file' && Buffer.from(a.data).toString()).toBe('data');
+    expect(a?.kind === 'file' && Buffer.from(contentBytes(a.data)).toString()).toBe('data');
   });
 
-  it('gives each file its own buffer, never a view of a shared chunk', async () => {
+  it('keeps file bytes in its spill, not in memory, and reads each back as a buffer of its own', async () => {
     const flat = await flattenImage([await tarLayer([{ name: 'a', data: 'x'.repeat(1000) }, { name: 'b', data: 'y'.repeat(10) }], { chunk: 1 << 20 })]);
-    for (const path of ['/a', '/b']) {
+    for (const [path, text] of [['/a', 'x'.repeat(1000)], ['/b', 'y'.repeat(10)]]) {
       const node = flat.get(path);
-      expect(node?.kind === 'file' && node.data.buffer.byteLength).toBe(node?.kind === 'file' && node.data.length);
+      if (node?.kind !== 'file') throw new Error(`${path} is not a file`);
+      expect(node.data).toBeInstanceOf(Spilled);
+      const bytes = contentBytes(node.data);
+      expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+      expect(Buffer.from(bytes).toString()).toBe(text);
     }
   });
 
@@ -218,3 +225,10 @@ describe('applyLayer with whiteouts: false (archives ADD unpacks)', () => {
     expect(listing(tree)).toEqual(['/d dir 0755 0:0', '/d/.wh.old file 0644 0:0 0', '/d/.wh.x file 0644 0:0 1', '/d/old file 0644 0:0 1']);
   });
 });
+
+/** Each file's path and text, read from wherever its bytes are. */
+function contents(tree: Tree): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [path, node] of tree.walk()) if (node.kind === 'file') out[path] = Buffer.from(contentBytes(node.data)).toString();
+  return out;
+}

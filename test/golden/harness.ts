@@ -14,6 +14,7 @@ import { writeBox } from '../../src/box/pack.js';
 import { build } from '../../src/build/execute.js';
 import { imageLoader } from '../../src/build/images.js';
 import { WasmboxError } from '../../src/errors.js';
+import { contentBytes } from '../../src/fs/spill.js';
 import type { Tree } from '../../src/fs/tree.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../../src/image/config.js';
 import { DEFAULT_PLATFORM, parsePlatform } from '../../src/image/platform.js';
@@ -138,8 +139,8 @@ export async function buildCase(contextDir: string, args: CaseArgs, outDir: stri
 export function fileRow(entry: InspectEntry, tree: Tree): Record<string, unknown> {
   const node = tree.get(entry.path, false);
   const row: Record<string, unknown> = { ...entry };
-  if (node?.kind === 'file' && node.data.length <= 400) {
-    const text = utf8(node.data);
+  if (node?.kind === 'file' && node.data.byteLength <= 400) {
+    const text = utf8(contentBytes(node.data));
     if (text !== undefined && !/[\0-\x08\x0e-\x1f]/.test(text)) {
       delete row.sha256;
       row.text = text;
