@@ -8,10 +8,20 @@
 // process, a compiled module can be posted to workers (structured clone shares the code). Browsers cache
 // compiled code themselves for WebAssembly.compileStreaming() over cacheable responses; workerd compiles
 // modules at deploy time.
+//
+// Tiers: V8 first runs a module in its baseline compiler (Liftoff) and moves a hot *function* to its
+// optimising one (TurboFan) for its next call, but it cannot move a loop that is already running
+// (no on-stack replacement for Wasm in V8 11.3 / Node 20): a program whose work is one long loop in
+// main() stays in baseline code, ~1.8× native on scripts/bench-src/cpu.c against ~1.05× optimised.
+// Compiling everything optimised up front costs ~0.5–1.3 ms per KB of code here (and lazily optimising
+// an interpreter such as ruby.wasm triples its start-up), so a host that can (TierHost: Node) compiles a
+// module optimised only once it proved hot: a run of at least HOT_RUN_MS of guest CPU time, with at
+// most OPTIMIZE_MAX_CODE bytes of code. Bigger modules stay baseline; their hot functions are called
+// again and again and get optimised by V8's own tier-up.
 import { addExports, CWD_NAMES, findCwdHooks, hooksFromNames, type CwdHooks } from './wasi/guest-cwd.js';
 import { scanModule, type MemoryDecl } from './wasi/module-scan.js';
 import { mib } from './wasi/guest-error.js';
-import { encodeLimits, encodeSection, rebuild, WasmFormatError, type Limits } from './wasi/wasm-binary.js';
+import { encodeLimits, encodeSection, rebuild, SECTION, WasmFormatError, type Limits } from './wasi/wasm-binary.js';
 
 /** What a module is: a WASI command, a WASIX program, a WASI reactor (library), or something else. */
 export type ModuleKind = 'wasi' | 'wasix' | 'reactor' | 'unknown';
@@ -27,7 +37,31 @@ export interface ModuleInfo {
   /** WebAssembly.Module.imports/exports, read once (each call builds new arrays). */
   imports: WebAssembly.ModuleImportDescriptor[];
   exports: WebAssembly.ModuleExportDescriptor[];
+  /** The key it was compiled under (its file's sha256), if any: what a hot module is remembered by. */
+  key?: string;
+  /** Bytes of its code section (what optimising costs grow with); undefined without bytes to read. */
+  codeBytes?: number;
+  /** The tier compileModule compiled it with; 'baseline' for modules compiled elsewhere. */
+  tier: Tier;
 }
+
+/** Which of the engine's compilers a module was compiled with: baseline (quick to compile) or optimising. */
+export type Tier = 'baseline' | 'optimized';
+
+/** What a host lends the module cache so hot modules run optimised code (see the notes at the top). */
+export interface TierHost {
+  /** Compile with the optimising tier, every function up front. */
+  compileOptimized(bytes: Uint8Array): Promise<WebAssembly.Module>;
+  /** Whether the module with this key (its file's sha256) is to be compiled optimised (e.g. it was hot before). */
+  isHot(key: string): boolean;
+  /** A module just proved hot in this process; the host may remember it for later processes. */
+  remember?(key: string): void;
+}
+
+/** Guest CPU time (ms) of one run from which a module counts as hot. */
+export const HOT_RUN_MS = 1000;
+/** Code bytes above which a module is never compiled optimised for being hot (~0.25 s of optimising here). */
+export const OPTIMIZE_MAX_CODE = 256 * 1024;
 
 /** The error for a module whose initial memory is larger than the memory limit. */
 export class MemoryLimitError extends Error {
@@ -46,6 +80,9 @@ const byKey = new Map<string, Promise<WebAssembly.Module>>();
 const byBytes = new WeakMap<Uint8Array, Promise<WebAssembly.Module>>();
 const infos = new WeakMap<WebAssembly.Module, ModuleInfo>();
 const capped = new WeakMap<WebAssembly.Module, Map<number, Promise<WebAssembly.Module>>>();
+/** Keys of modules that proved hot in this process. */
+const hotKeys = new Set<string>();
+let tierHost: TierHost | undefined;
 
 // Modules a host compiled before the box ran (workerd compiles declared modules at deploy time and
 // refuses WebAssembly.compile at run time): never evicted, looked up before compiling.
@@ -60,7 +97,7 @@ export function compileModule(bytes: Uint8Array, key?: string): Promise<WebAssem
     if (key !== undefined) byKey.delete(key), byKey.set(key, hit);
     return hit;
   }
-  const pending = compile(bytes, bytes);
+  const pending = compile(bytes, bytes, key, tierOf(key));
   if (key === undefined) byBytes.set(bytes, pending);
   else {
     byKey.set(key, pending);
@@ -70,9 +107,40 @@ export function compileModule(bytes: Uint8Array, key?: string): Promise<WebAssem
   return pending;
 }
 
-/** Forget every module compiled by key (tests, or hosts that swap boxes). */
+/** Forget every module compiled by key, and which were hot (tests, or hosts that swap boxes). */
 export function clearModuleCache(): void {
   byKey.clear();
+  hotKeys.clear();
+}
+
+/** Lend the cache the host's optimising tier (undefined: every module baseline, nothing remembered). */
+export function setTierHost(host: TierHost | undefined): void {
+  tierHost = host;
+}
+
+function tierOf(key: string | undefined): Tier {
+  if (!tierHost || key === undefined) return 'baseline';
+  if (hotKeys.has(key)) return 'optimized';
+  try {
+    return tierHost.isHot(key) ? 'optimized' : 'baseline';
+  } catch {
+    return 'baseline'; // a host that cannot tell (its memory unreadable) costs speed, never the run
+  }
+}
+
+/** Note that `module` ran for `cpuMs` of guest CPU time: a small one that ran long (see HOT_RUN_MS) is
+ *  compiled optimised from now on in this process, and the host is told so it can remember it. */
+export function noteRun(module: WebAssembly.Module, cpuMs: number): void {
+  const info = infos.get(module);
+  if (!tierHost || !info?.key || info.tier === 'optimized' || hotKeys.has(info.key)) return;
+  if (cpuMs < HOT_RUN_MS || info.codeBytes === undefined || info.codeBytes > OPTIMIZE_MAX_CODE) return;
+  hotKeys.add(info.key);
+  byKey.delete(info.key);
+  try {
+    tierHost.remember?.(info.key);
+  } catch {
+    // remembering is an optimisation: it never fails a run
+  }
 }
 
 /** The bytes compileModule really compiles for a module's `bytes` (with the exports guest-cwd.ts needs):
@@ -87,7 +155,7 @@ export function prepareModule(bytes: Uint8Array): Uint8Array {
 export function provideModule(key: string, module: WebAssembly.Module, source: Uint8Array): void {
   const { scan, hooks } = analyse(source);
   // No `source` in the info: a memory cap would mean compiling again, which such hosts refuse.
-  infos.set(module, { source: undefined, memories: scan.memories, cwd: hooks, ...descriptors(module) });
+  infos.set(module, { source: undefined, memories: scan.memories, cwd: hooks, tier: 'baseline', ...descriptors(module) });
   provided.set(key, Promise.resolve(module));
 }
 
@@ -96,23 +164,24 @@ function analyse(bytes: Uint8Array): ReturnType<typeof findCwdHooks> & { scan: R
   return { scan, ...findCwdHooks(bytes, scan) };
 }
 
-async function compile(bytes: Uint8Array, source: Uint8Array): Promise<WebAssembly.Module> {
+async function compile(bytes: Uint8Array, source: Uint8Array, key: string | undefined, tier: Tier): Promise<WebAssembly.Module> {
   const { scan, hooks, exports } = analyse(bytes);
-  const final = exports.length > 0 ? addExports(bytes, scan, exports) : bytes;
+  const final = (exports.length > 0 ? addExports(bytes, scan, exports) : bytes) as Uint8Array<ArrayBuffer>;
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(final as Uint8Array<ArrayBuffer>);
+    module = tier === 'optimized' && tierHost ? await tierHost.compileOptimized(final) : await WebAssembly.compile(final);
   } catch (err) {
     throw err instanceof WebAssembly.CompileError ? new WasmFormatError(err.message.replace(/^WebAssembly\.compile\(\): /, '')) : err;
   }
-  infos.set(module, { source, memories: scan.memories, cwd: hooks, ...descriptors(module) });
+  const codeBytes = scan.sections.filter((s) => s.id === SECTION.code).reduce((n, s) => n + s.end - s.contentStart, 0);
+  infos.set(module, { source, memories: scan.memories, cwd: hooks, key, codeBytes, tier: tier === 'optimized' && tierHost ? tier : 'baseline', ...descriptors(module) });
   return module;
 }
 
 /** What the engine knows about `module` (little, for modules not compiled by compileModule). */
 export function moduleInfo(module: WebAssembly.Module): ModuleInfo {
   let info = infos.get(module);
-  if (!info) infos.set(module, (info = { source: undefined, memories: undefined, cwd: hooksFromNames(module), ...descriptors(module) }));
+  if (!info) infos.set(module, (info = { source: undefined, memories: undefined, cwd: hooksFromNames(module), tier: 'baseline', ...descriptors(module) }));
   return info;
 }
 
@@ -160,13 +229,13 @@ export function cappedLimits(limits: Limits, maxPages: number): Limits {
 /** `module` recompiled with its declared memory capped at `maxPages` (once per module and cap), or itself
  *  when its limits already fit or it has no bytes to rewrite (the engine then checks memory at syscalls). */
 export function withMemoryCap(module: WebAssembly.Module, maxPages: number): Promise<WebAssembly.Module> {
-  const { source, memories } = moduleInfo(module);
+  const { source, memories, key, tier } = moduleInfo(module);
   if (!source || !memories) return Promise.resolve(module);
   for (const m of memories) cappedLimits(m.limits, maxPages);
   if (memories.every((m) => m.imported || (m.limits.max !== undefined && m.limits.max <= maxPages))) return Promise.resolve(module);
   let variants = capped.get(module);
   if (!variants) capped.set(module, (variants = new Map()));
   let variant = variants.get(maxPages);
-  if (!variant) variants.set(maxPages, (variant = compile(capMemory(source, maxPages), source)));
+  if (!variant) variants.set(maxPages, (variant = compile(capMemory(source, maxPages), source, key, tier)));
   return variant;
 }

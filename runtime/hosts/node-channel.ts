@@ -37,6 +37,17 @@ export interface WorkerInit extends RunChoices {
   stdin?: SharedArrayBuffer;
   /** The output ring (node-rings.ts createOutputRing) both stdout and stderr go through, in order. */
   output: SharedArrayBuffer;
+  /** How modules are compiled (node-tier.ts); absent: auto, with nothing remembered across processes. */
+  tier?: TierChoice;
+}
+
+/** How modules are compiled: optimised once proved hot (auto, the default), always baseline, or always optimised. */
+export type TierMode = 'auto' | 'baseline' | 'optimized';
+
+/** How a run chooses tiers: the mode, and the folder of hot-module records (none: nothing remembered). */
+export interface TierChoice {
+  mode: TierMode;
+  dir?: string;
 }
 
 /** What the worker posts when the run is over (all output is in the output ring by then). */
@@ -45,4 +56,6 @@ export interface WorkerEnd {
   failure?: Failure;
   /** Problems writing read-write mounts back to the host. */
   warnings: string[];
+  /** Keys (sha256) of modules that proved hot in this run, for the main thread to remember. */
+  hot?: string[];
 }

@@ -13,6 +13,8 @@ import { ringInput, ringOutput } from './node-rings.js';
 import type { HostMount } from './node-mount.js';
 import { configureNodeAdapters } from './node-adapters.js';
 import { failureOf } from './run-failure.js';
+import { setTierHost } from '../core/wasm-module.js';
+import { nodeTierHost } from './node-tier.js';
 
 // The built-in interpreters' files (ruby.wasm) come from node_modules: see node-adapters.ts.
 configureNodeAdapters();
@@ -23,6 +25,8 @@ if (port) port.once('message', (init: WorkerInit) => void serve(init).then((end)
 /** Run the box described by `init` (output into its ring); resolves once mounts are written back. */
 export async function serve(init: WorkerInit): Promise<WorkerEnd> {
   const mounts: HostMount[] = [];
+  const hot: string[] = [];
+  setTierHost(nodeTierHost(init.tier ?? { mode: 'auto' }, hot));
   let end: { code: number; failure?: Failure };
   try {
     const box = load(init);
@@ -49,7 +53,7 @@ export async function serve(init: WorkerInit): Promise<WorkerEnd> {
   }
   // After a trap or a failure too: what the guest wrote before it stopped is kept, as on a real disk.
   const warnings = mounts.length > 0 ? (await import('./node-mount-sync.js')).writeBack(mounts) : [];
-  return { ...end, warnings };
+  return hot.length > 0 ? { ...end, warnings, hot } : { ...end, warnings };
 }
 
 function load(init: WorkerInit): ReturnType<typeof loadBox> {

@@ -5,10 +5,11 @@
 // reaches the guest but the box, the caller's options and the mounts it names: the worker gets an
 // empty process environment.
 import { Worker } from 'node:worker_threads';
-import type { Failure, MountSpec, RunChoices, WorkerEnd, WorkerInit } from './node-channel.js';
+import type { Failure, MountSpec, RunChoices, TierChoice, WorkerEnd, WorkerInit } from './node-channel.js';
 import { RingReader, RingWriter, createInputRing, createOutputRing } from './node-rings.js';
+import { rememberHot } from './node-tier.js';
 
-export type { Failure, MountSpec } from './node-channel.js';
+export type { Failure, MountSpec, TierChoice, TierMode } from './node-channel.js';
 
 /** The two files of a box a host needs, as bytes. */
 export interface BoxBytes {
@@ -29,6 +30,8 @@ export interface NodeRunOptions extends RunChoices {
   timeoutMs?: number;
   /** End the guest when aborted (e.g. on SIGINT); a numeric abort reason becomes the exit code. */
   signal?: AbortSignal;
+  /** How modules are compiled (node-tier.ts); hot modules are remembered in `tier.dir` when it is set. */
+  tier?: TierChoice;
 }
 
 /** How a run ended: the guest exited, was timed out or aborted, or could not run (`failure` says why). */
@@ -85,7 +88,7 @@ class Run {
     const [config, rootfs] = [own(box.config), own(box.rootfs)];
     const init: WorkerInit = {
       config, rootfs, stdin, output: this.output, mounts: o.mounts ?? [],
-      args: o.args, entrypoint: o.entrypoint, env: o.env, workdir: o.workdir, engine: o.engine, memoryLimit: o.memoryLimit,
+      args: o.args, entrypoint: o.entrypoint, env: o.env, workdir: o.workdir, engine: o.engine, memoryLimit: o.memoryLimit, tier: o.tier,
     };
     this.worker.postMessage(init, [config.buffer as ArrayBuffer, rootfs.buffer as ArrayBuffer]);
     return result;
@@ -94,7 +97,10 @@ class Run {
   private watch(pumped: Promise<void>): void {
     const { worker, options } = this;
     const finish = (r: NodeRunResult): void => void this.finish(r, pumped);
-    worker.once('message', (m: WorkerEnd) => finish({ outcome: m.failure ? 'failed' : 'exit', exitCode: m.code, failure: m.failure, warnings: m.warnings }));
+    worker.once('message', (m: WorkerEnd) => {
+      if (m.hot && options.tier?.dir !== undefined) rememberHot(options.tier.dir, m.hot);
+      finish({ outcome: m.failure ? 'failed' : 'exit', exitCode: m.code, failure: m.failure, warnings: m.warnings });
+    });
     worker.on('error', (err: Error & { code?: string }) => finish(crashed(err)));
     worker.on('exit', (code) => finish(crashed(new Error(`the guest's worker stopped unexpectedly (exit code ${code})`))));
     if (options.timeoutMs !== undefined) {

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { WasmboxError } from '../errors.js';
 import { type BoxBytes, type MountSpec, type NodeRunResult, runNode } from '../../runtime/hosts/node.js';
 import { RUN_USAGE, type RunFlags, parseRunArgs } from './run-args.js';
+import { tierChoice } from './run-tier.js';
 import { guestEnv, parseEngine, parseMemory, parseTimeout, parseVolume, parseWorkdir } from './run-values.js';
 
 /** docker's exit code for a run that failed before (or outside) the guest. */
@@ -32,6 +33,7 @@ async function run(flags: RunFlags): Promise<number> {
   const timeoutMs = flags.timeout === undefined ? undefined : parseTimeout(flags.timeout);
   const engine = flags.engine === undefined ? undefined : parseEngine(flags.engine);
   const workdir = flags.workdir === undefined ? undefined : parseWorkdir(flags.workdir);
+  const tier = tierChoice();
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(signal === 'SIGINT' ? 130 : 143);
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
@@ -42,6 +44,7 @@ async function run(flags: RunFlags): Promise<number> {
       stdin: flags.interactive ? process.stdin : undefined,
       timeoutMs,
       signal: abort.signal,
+      tier,
     });
     return explain(result, flags);
   } finally {

@@ -5,7 +5,7 @@
 import { WASI, WASIProcExit } from '@bjorn3/browser_wasi_shim';
 import { cwdNode, LaunchError, type ProcessSpec } from '../process.js';
 import { VfsError, type DirNode } from '../vfs.js';
-import { cappedLimits, MemoryLimitError, moduleInfo, moduleKind, WASM_PAGE, withMemoryCap, type ModuleInfo } from '../wasm-module.js';
+import { cappedLimits, MemoryLimitError, moduleInfo, moduleKind, noteRun, WASM_PAGE, withMemoryCap, type ModuleInfo } from '../wasm-module.js';
 import { GuestClock } from './clock.js';
 import { DirFd } from './dir-fd.js';
 import { ALL_RIGHTS } from './errno.js';
@@ -126,6 +126,9 @@ class WasiRun {
     } catch (err) {
       if (err instanceof WASIProcExit) return err.code & 0xff;
       throw describeTrap(err, this.program, memory, this.limit);
+    } finally {
+      // The guest's CPU time (not time blocked on stdin or asleep) decides whether it is hot.
+      noteRun(this.module, Number(this.guest.clock.cputime()) / 1e6);
     }
   }
 
