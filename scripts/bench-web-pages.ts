@@ -75,6 +75,10 @@ export const FLOOR_PAGE: PageKind = { first: 'floor:first-output', marks: [], fi
 /** How long a new browser is left alone before the load: a user's browser is running before they navigate,
  *  and on two shared cores a browser still starting its processes slows the page it loads. */
 const SETTLE_MS = 1000;
+/** How long a loaded page is left alone before it is first asked for its state: Playwright's first
+ *  evaluate injects its utility script (~10 ms of the page's main thread here), which would otherwise
+ *  land while the page is starting and delay the very output being timed. */
+const HANDS_OFF_MS = 1000;
 
 /** Load `url` in a browser that has never seen it and read what `kind` says to. */
 export async function coldLoad(url: string, kind: PageKind): Promise<Load> {
@@ -84,6 +88,7 @@ export async function coldLoad(url: string, kind: PageKind): Promise<Load> {
     await page.goto('about:blank');
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     await page.goto(url);
+    await new Promise((resolve) => setTimeout(resolve, HANDS_OFF_MS));
     const output = await kind.output(page);
     // No named functions inside: tsx would wrap them in a helper (__name) that the page does not have.
     const seen = await page.evaluate(({ marks, files }) => ({

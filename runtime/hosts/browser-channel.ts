@@ -26,7 +26,10 @@ export type StdinPlan =
   | { kind: 'bytes'; bytes: Uint8Array }
   | { kind: 'ring'; ring: SharedArrayBuffer }
   /** Synchronous GETs of `${url}/${seq}`, answered by the service worker with what the page sends it. */
-  | { kind: 'service-worker'; url: string };
+  | { kind: 'service-worker'; url: string }
+  /** Keyboard input is wanted but this Worker cannot reach the service worker (it started before that
+   *  controlled the page): a guest that may read stdin is not started, the Worker answers `stdin-needed`. */
+  | { kind: 'deferred' };
 
 /** A file placed in the guest before the run (a dropped file, a mount given to runBox). */
 export interface GuestFile {
@@ -46,6 +49,8 @@ export type FromWorker =
   /** The guest waits for input: piece `seq` of service-worker stdin, or -1 (ring stdin). */
   | { type: 'stdin-wait'; id: number; seq: number }
   | { type: 'end'; id: number; code: number; failure?: Failure }
+  /** The run (plan `deferred`) did not start: its guest may read stdin; start it in a Worker that can. */
+  | { type: 'stdin-needed'; id: number }
   | { type: 'tar'; id: number; bytes?: Uint8Array; error?: string };
 
 /** The path (under the bundle directory) the service worker answers stdin requests on. */

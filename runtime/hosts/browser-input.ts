@@ -17,6 +17,7 @@ export interface InputHooks {
 export function guestInput(plan: StdinPlan, hooks: InputHooks): InputSource {
   switch (plan.kind) {
     case 'none':
+    case 'deferred': // the guest was found never to read stdin (browser-stdin-need.ts)
       return NO_INPUT;
     case 'bytes':
       return bufferInput(plan.bytes);

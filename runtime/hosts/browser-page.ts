@@ -1,15 +1,19 @@
 // The web bundle's page (DIST/index.html + page.js): loads the box with a progress bar, runs its command
 // at once in a terminal, shows the exit code, and offers a re-run, a stop, the guest's files as a tar
 // after a run, and files dropped onto the page placed in the guest for the next run. The URL can carry
-// `wasmbox run` choices: ?arg=A&arg=B (replace Cmd), entrypoint=, env=K=V (repeatable), workdir=,
-// engine=, stdin=none (no keyboard input, as `docker run` without -i), autorun=0. State for scripts
-// and tests is on <body data-state data-exit-code data-waiting>; performance marks wasmbox:loaded,
-// wasmbox:run and wasmbox:first-output time the start (the benchmark reads them).
+// `wasmbox run` choices (browser-url.ts). The box's Worker, its download and its first run are started
+// by index.html's boot script (browser-boot.ts) before this script arrives; it takes them over. State
+// for scripts and tests is on <body data-state data-exit-code data-waiting>; performance marks
+// wasmbox:loaded, wasmbox:run and wasmbox:first-output time the start (the benchmark reads them; the
+// boot script makes those of the first run). The real terminal (xterm.js, DIST/terminal.js) loads once
+// the box has started: its first output, its first wait for input, or a moment after the run began.
+import type { Boot } from './browser-boot.js';
 import { openBox, type RunResult, type WebBox, type WebRun, type WebRunOptions } from './browser.js';
-import { createTerminal, type PageTerminal } from './browser-terminal.js';
+import { createTerminal, type UpgradableTerminal } from './browser-terminal.js';
+import { autorun, urlChoices } from './browser-url.js';
 
 const element = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-const ui = {
+const findUi = () => ({
   progress: element<HTMLProgressElement>('progress'),
   status: element('status'),
   rerun: element<HTMLButtonElement>('rerun'),
@@ -17,31 +21,43 @@ const ui = {
   download: element<HTMLButtonElement>('download'),
   files: element('files'),
   drop: element('drop'),
-};
+});
+/** The page's controls, found once the document is parsed (page.js is an async script: it runs as soon
+ *  as it arrives, to start the box, which may be before the parser has reached them). */
+let ui!: ReturnType<typeof findUi>;
 const dropped: Record<string, Uint8Array> = {};
 let current: WebRun | undefined;
+let runs = 0;
+/** Mark a moment of the page's start (the boot script marks those of the first run it started), or of a later run. */
+const mark = (name: string): void => void ((runs > 1 || performance.getEntriesByName(name).length === 0) && performance.mark(name));
+/** How long after a run starts the real terminal loads even if the guest has said nothing yet. */
+const TERMINAL_AFTER_MS = 150;
 
 /** What the page's scripts (and tests) can reach: the box, the terminal, the last result. */
 export interface PageState {
   box?: WebBox;
-  terminal: PageTerminal;
+  terminal: UpgradableTerminal;
   result?: RunResult;
   run(): Promise<RunResult>;
 }
 
 async function main(): Promise<void> {
-  // The box starts loading (and its Worker starting) before the terminal takes its share of the thread.
-  const worker = (globalThis as { wasmboxWorker?: Worker }).wasmboxWorker;
-  const opening = openBox({ interactive: true, onProgress: showProgress, worker });
-  const terminal = createTerminal(element('terminal'));
+  // The boot script in index.html started the Worker, the box's download and the run: take them over.
+  // (A page without it may have started just the Worker, as wasmboxWorker.)
+  const { wasmboxBoot: boot, wasmboxWorker: worker } = globalThis as { wasmboxBoot?: Boot; wasmboxWorker?: Worker };
+  const opening = openBox({ onProgress: showProgress, boot, worker });
+  if (document.readyState === 'loading') await new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }));
+  ui = findUi();
+  const terminal = createTerminal(element('terminal'), async () => (await import('./browser-xterm.js')).createXterm);
   const state: PageState = { terminal, run: () => run(state) };
   (globalThis as { wasmbox?: PageState }).wasmbox = state;
   setState('loading', 'loading the box…');
   try {
     state.box = await opening;
-    performance.mark('wasmbox:loaded');
+    mark('wasmbox:loaded');
   } catch (err) {
     terminal.note(`wasmbox: ${(err as Error).message}`);
+    await terminal.flushed();
     return setState('failed', 'the box did not load');
   }
   ui.progress.hidden = true;
@@ -50,7 +66,7 @@ async function main(): Promise<void> {
   ui.stop.onclick = () => current?.stop();
   ui.download.onclick = () => void download(state);
   acceptDrops(state);
-  if (new URLSearchParams(location.search).get('autorun') !== '0') await run(state);
+  if (autorun()) await run(state);
   else setState('idle', 'ready');
 }
 
@@ -63,18 +79,20 @@ async function run(state: PageState): Promise<RunResult> {
   setState('running', 'running…');
   const options: WebRunOptions = { ...urlChoices(), mounts: { ...dropped } };
   const started = performance.now();
-  performance.mark('wasmbox:run');
+  runs++;
+  mark('wasmbox:run');
   let first = true;
   const busy = (): void => {
-    if (first) (first = false), performance.mark('wasmbox:first-output');
+    if (first) (first = false), mark('wasmbox:first-output'), setTimeout(() => void terminal.upgrade());
     waiting(false);
   };
   const thisRun = box.start({
     ...options,
     onStdout: (_, b) => (busy(), terminal.stdout(b)),
     onStderr: (_, b) => (busy(), terminal.stderr(b)),
-    onInputWanted: () => waiting(true),
+    onInputWanted: () => (void terminal.upgrade(), waiting(true)),
   });
+  setTimeout(() => void terminal.upgrade(), TERMINAL_AFTER_MS);
   current = thisRun;
   const typed = { line: (text: string) => (waiting(false), thisRun.write(text)), end: () => (waiting(false), thisRun.end()), interrupt: () => thisRun.stop() };
   terminal.keyboard(options.interactive ? typed : { line: () => undefined, end: () => undefined, interrupt: typed.interrupt });
@@ -93,22 +111,13 @@ async function run(state: PageState): Promise<RunResult> {
   return result;
 }
 
-/** `wasmbox run` choices from the page's query string. */
-function urlChoices(): WebRunOptions {
-  const q = new URLSearchParams(location.search);
-  const engine = q.get('engine');
-  return {
-    args: q.getAll('arg'),
-    entrypoint: q.get('entrypoint') ?? undefined,
-    env: q.getAll('env'),
-    workdir: q.get('workdir') ?? undefined,
-    engine: engine === 'wasi' || engine === 'wasmer' || engine === 'auto' ? engine : undefined,
-    interactive: q.get('stdin') !== 'none',
-  };
+/** Say (in the status line and on <body data-waiting>) whether the guest waits for keyboard input, once
+ *  the real terminal (which takes the keystrokes) is up; updates keep their order. */
+function waiting(on: boolean): void {
+  terminal().whenUp(() => showWaiting(on));
 }
 
-/** Say (in the status line and on <body data-waiting>) whether the guest waits for keyboard input. */
-function waiting(on: boolean): void {
+function showWaiting(on: boolean): void {
   if (document.body.dataset.state !== 'running' || (document.body.dataset.waiting === '1') === on) return;
   if (on) document.body.dataset.waiting = '1';
   else delete document.body.dataset.waiting;
@@ -149,7 +158,12 @@ async function place(state: PageState, list: File[]): Promise<void> {
   ui.files.textContent = Object.keys(dropped).length > 0 ? `files for the next run: ${Object.keys(dropped).join(', ')}` : '';
 }
 
+function terminal(): UpgradableTerminal {
+  return (globalThis as unknown as { wasmbox: PageState }).wasmbox.terminal;
+}
+
 function showProgress(loaded: number, total: number): void {
+  if (!ui) return; // before the document is parsed: the next report shows it
   ui.progress.max = total;
   ui.progress.value = loaded;
   ui.status.textContent = `loading the box… ${Math.round(loaded / 1024)} of ${Math.round(total / 1024)} KiB`;

@@ -57,29 +57,31 @@ export class ActiveRun {
   private settle!: (result: RunResult) => void;
   private readonly text = { 1: '', 2: '' };
   private readonly decoders = { 1: new TextDecoder(), 2: new TextDecoder() };
+  private warned = false;
 
   constructor(
     readonly id: number,
-    private readonly options: WebRunOptions,
+    readonly options: WebRunOptions,
     readonly feed: StdinFeed | undefined,
     stop: () => void,
   ) {
     const done = new Promise<RunResult>((resolve) => (this.settle = resolve));
-    let warned = false;
-    const warnNoInput = (): void => {
-      if (warned) return;
-      warned = true;
-      const why = options.interactive
-        ? 'this page is not cross-origin isolated and cannot run the bundle\'s service worker (serve it over https or from localhost, or with COOP/COEP headers)'
-        : 'the run was not started with `interactive`';
-      this.output(2, new TextEncoder().encode(`wasmbox: keyboard input cannot reach the box: ${why}\n`));
-    };
     this.handle = {
       done,
-      write: (input) => (feed ? feed.write(bytesOf(input)) : warnNoInput()),
+      write: (input) => (feed ? feed.write(bytesOf(input)) : this.noInput()),
       end: () => feed?.end(),
       stop,
     };
+  }
+
+  /** Say once (on stderr) that typed input cannot reach the guest, and why. */
+  noInput(): void {
+    if (this.warned) return;
+    this.warned = true;
+    const why = this.options.interactive
+      ? 'this page is not cross-origin isolated and cannot run the bundle\'s service worker (serve it over https or from localhost, or with COOP/COEP headers)'
+      : 'the run was not started with `interactive`';
+    this.output(2, new TextEncoder().encode(`wasmbox: keyboard input cannot reach the box: ${why}\n`));
   }
 
   output(fd: 1 | 2, bytes: Uint8Array): void {
@@ -108,6 +110,12 @@ export function choices(options: WebRunOptions): RunChoices {
   const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const { args, entrypoint, workdir, engine, memoryLimit } = options;
   return { args, entrypoint, env, workdir, engine, memoryLimit };
+}
+
+/** Whether two runs' options ask for the same run (their callbacks aside). */
+export function sameRun(a: WebRunOptions, b: WebRunOptions): boolean {
+  const key = (o: WebRunOptions): string => JSON.stringify([choices(o), !!o.interactive, o.stdin, Object.keys(o.mounts ?? {})]);
+  return key(a) === key(b);
 }
 
 /** The in-memory files to place in the guest. */

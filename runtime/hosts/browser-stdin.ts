@@ -64,6 +64,62 @@ export function serviceWorkerFeed(sw: ServiceWorker, base: URL, key: string): St
   };
 }
 
+/** A feed for a Worker that cannot reach the service worker yet: input is queued until `attach` gives the
+ *  feed that can deliver it (or undefined: there is none, and `onLost` hears of input that had to go). */
+export interface DeferredFeed extends StdinFeed {
+  attach(feed: StdinFeed | undefined): void;
+}
+
+/** A DeferredFeed; its plan is `deferred` until attached, then the attached feed's. */
+export function deferredFeed(onLost: () => void): DeferredFeed {
+  const queue: Uint8Array[] = [];
+  let [ended, closed] = [false, false];
+  let target: StdinFeed | undefined;
+  let attached = false;
+  const forward = (): void => {
+    if (!target) return void (queue.length > 0 && (queue.splice(0), onLost()));
+    for (const bytes of queue.splice(0)) target.write(bytes);
+    if (ended) target.end();
+    if (closed) target.close();
+  };
+  return {
+    get plan(): StdinPlan {
+      return attached ? (target?.plan ?? { kind: 'none' }) : { kind: 'deferred' };
+    },
+    write: (bytes) => (attached ? (target ? target.write(bytes) : onLost()) : void queue.push(bytes.slice())),
+    end: () => (attached ? target?.end() : void (ended = true)),
+    wanted: (seq) => target?.wanted(seq),
+    close: () => (attached ? target?.close() : void (closed = true)),
+    attach: (feed) => {
+      if (attached) return;
+      [attached, target] = [true, feed];
+      forward();
+    },
+  };
+}
+
+/** Keyboard input for a run: shared memory where the page is isolated, else through the service worker,
+ *  deferred until the run's Worker can reach it; `onLost` hears of input typed where neither can be. */
+export function keyboardFeed(onLost: () => void): StdinFeed | undefined {
+  if (crossOriginIsolated) return ringFeed();
+  return serviceWorkerPossible() ? deferredFeed(onLost) : undefined;
+}
+
+/** Whether a feed is a DeferredFeed. */
+export function isDeferred(feed: StdinFeed | undefined): feed is DeferredFeed {
+  return feed !== undefined && 'attach' in feed;
+}
+
+/** Whether this page is controlled by the service worker of the bundle at `base` (so Workers it starts are). */
+export function controlledBy(base: URL): boolean {
+  return navigator.serviceWorker?.controller?.scriptURL === new URL('wasmbox-sw.js', base).href;
+}
+
+/** Whether keyboard input on this page (not cross-origin isolated) can go through a service worker. */
+export function serviceWorkerPossible(): boolean {
+  return 'serviceWorker' in navigator && isSecureContext;
+}
+
 function join(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
   chunks.reduce((at, c) => (out.set(c, at), at + c.byteLength), 0);
@@ -72,7 +128,7 @@ function join(chunks: Uint8Array[]): Uint8Array {
 
 /** The bundle's service worker, active and controlling this page, or undefined where it cannot be. */
 export async function stdinServiceWorker(base: URL): Promise<ServiceWorker | undefined> {
-  if (!('serviceWorker' in navigator) || !isSecureContext) return undefined;
+  if (!serviceWorkerPossible()) return undefined;
   try {
     const registration = await navigator.serviceWorker.register(new URL('wasmbox-sw.js', base), { scope: base.pathname });
     const sw = registration.active ?? (await activated(registration));

@@ -1,9 +1,8 @@
-// The web page's terminal: the one file that imports @xterm/xterm. It shows the guest's output as it
-// streams (stderr in red), and turns keystrokes into lines of input, since a box's stdin is a pipe, not
-// a tty: characters echo locally, Backspace edits, Enter sends the line, Ctrl-D ends the input and
-// Ctrl-C stops the run.
-import { Terminal } from '@xterm/xterm';
-
+// The web page's terminal, as the page uses it. The real terminal (browser-xterm.ts, @xterm/xterm) is
+// large, so the page starts without it: output that comes before it is up is shown as plain text in
+// the terminal's place and kept, and handed to the real terminal, in order, when it takes over. The
+// page asks for it once the box has started (`upgrade`); reading the terminal's lines or waiting for it
+// to be flushed brings it up too, so a finished run is always in the real terminal.
 /** What the page does with the keyboard. */
 export interface KeyboardHandlers {
   line(text: string): void;
@@ -27,81 +26,96 @@ export interface PageTerminal {
   focus(): void;
 }
 
-/** A terminal in `element`, sized to it. */
-export function createTerminal(element: HTMLElement): PageTerminal {
-  const term = new Terminal({ convertEol: true, cursorBlink: true, scrollback: 5000, fontSize: 14, theme: { background: '#101418' } });
-  term.open(element);
-  fit(term, element);
-  new ResizeObserver(() => fit(term, element)).observe(element);
+/** The page's terminal, plain text until `upgrade` has brought up the real one. */
+export interface UpgradableTerminal extends PageTerminal {
+  /** Load the real terminal (once) and move everything shown so far into it; resolves when it is up. */
+  upgrade(): Promise<void>;
+  /** Run `fn` once the real terminal is up (or failed to load), at once if it is. */
+  whenUp(fn: () => void): void;
+}
+
+/** What the plain text stand-in keeps to hand over: the guest's bytes per stream, and wasmbox's notes. */
+type Shown = { fd: 1 | 2; bytes: Uint8Array } | { note: string };
+
+/** Makes the real terminal in an element (browser-xterm.ts's createXterm). */
+export type RealTerminal = (element: HTMLElement) => PageTerminal;
+
+/** The page's terminal in `element`; `load` fetches the real one (`import()` of DIST/terminal.js). */
+export function createTerminal(element: HTMLElement, load: () => Promise<RealTerminal>): UpgradableTerminal {
+  const early = new PlainText(element);
+  let real: PageTerminal | undefined;
+  let up = false;
+  let loading: Promise<void> | undefined;
   let handlers: KeyboardHandlers | undefined;
-  let line = '';
-  term.onData((data) => {
-    if (!handlers || data.startsWith('\x1b')) return; // arrows and function keys: no line editing beyond Backspace
-    for (const ch of data) line = key(ch, line, term, handlers);
-  });
+  let focused = false;
+  const waiting: (() => void)[] = [];
+  const upgrade = (): Promise<void> =>
+    (loading ??= load()
+      .then((make) => {
+        real = early.handOver(make);
+        real.keyboard(handlers);
+        if (focused) real.focus();
+      })
+      .catch((err: unknown) => early.write({ note: `wasmbox: the terminal did not load (${(err as Error).message}); output stays as plain text` }))
+      .finally(() => ((up = true), waiting.splice(0).forEach((fn) => fn()))));
   return {
-    stdout: (bytes) => term.write(bytes),
-    stderr: (bytes) => (term.write('\x1b[31m'), term.write(bytes), term.write('\x1b[0m')),
-    note: (text) => term.write(`\x1b[2m${text}\x1b[0m\n`),
-    clear: () => ((line = ''), term.reset()),
-    flushed: () => new Promise((resolve) => term.write('', resolve)),
-    lines: () => bufferLines(term),
-    keyboard: (next) => ((handlers = next), (line = '')),
-    focus: () => term.focus(),
+    stdout: (bytes) => (real ? real.stdout(bytes) : early.write({ fd: 1, bytes })),
+    stderr: (bytes) => (real ? real.stderr(bytes) : early.write({ fd: 2, bytes })),
+    note: (text) => (real ? real.note(text) : early.write({ note: text })),
+    clear: () => (real ? real.clear() : early.clear()),
+    flushed: async () => (await upgrade(), await real?.flushed()),
+    lines: () => (real ? real.lines() : early.lines()),
+    keyboard: (next) => ((handlers = next), real?.keyboard(next)),
+    focus: () => ((focused = true), real?.focus()),
+    upgrade,
+    whenUp: (fn) => (up ? fn() : void waiting.push(fn)),
   };
 }
 
-/** Apply one typed character to the line being edited; returns the line after it. */
-function key(ch: string, line: string, term: Terminal, on: KeyboardHandlers): string {
-  switch (ch) {
-    case '\r':
-      term.write('\r\n');
-      on.line(line + '\n');
-      return '';
-    case '\x7f':
-    case '\b':
-      if (line !== '') term.write('\b \b');
-      return line.slice(0, -1);
-    case '\x04':
-      term.write('^D\r\n');
-      if (line !== '') on.line(line);
-      on.end();
-      return '';
-    case '\x03':
-      term.write('^C\r\n');
-      on.interrupt();
-      return '';
-    default:
-      if (ch < ' ' && ch !== '\t') return line;
-      term.write(ch);
-      return line + ch;
-  }
-}
+/** Output as plain text in a <pre>, kept so the real terminal can replay it. */
+class PlainText {
+  private shown: Shown[] = [];
+  private readonly pre: HTMLPreElement;
+  private readonly decoders = { 1: new TextDecoder(), 2: new TextDecoder() };
 
-function bufferLines(term: Terminal): string[] {
-  const buffer = term.buffer.active;
-  const out: string[] = [];
-  for (let y = 0; y < buffer.length; y++) {
-    const row = buffer.getLine(y);
-    if (!row) continue;
-    // A wrapped row continues the line above it.
-    if (row.isWrapped && out.length > 0) out[out.length - 1] += row.translateToString(true);
-    else out.push(row.translateToString(true));
+  /** The boot script (browser-boot.ts) may have shown output already: its <pre> is taken over, and its
+   *  text replaced when the run it belongs to is handed to the page. */
+  constructor(private readonly element: HTMLElement) {
+    this.pre = element.querySelector('pre.plain-terminal') ?? element.appendChild(document.createElement('pre'));
+    this.pre.className = 'plain-terminal';
   }
-  while (out.length > 0 && out[out.length - 1] === '') out.pop();
-  return out;
-}
 
-/** Size the terminal to its element, from the size of one character cell. */
-function fit(term: Terminal, element: HTMLElement): void {
-  const probe = document.createElement('span');
-  probe.textContent = 'W'.repeat(20);
-  probe.style.cssText = `position:absolute;visibility:hidden;font-family:${term.options.fontFamily};font-size:${term.options.fontSize}px;white-space:pre`;
-  document.body.append(probe);
-  const cell = { width: probe.offsetWidth / 20, height: probe.offsetHeight * (term.options.lineHeight ?? 1) };
-  probe.remove();
-  if (cell.width === 0 || cell.height === 0) return;
-  const cols = Math.max(20, Math.floor((element.clientWidth - 16) / cell.width));
-  const rows = Math.max(5, Math.floor(element.clientHeight / cell.height));
-  if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
+  write(item: Shown): void {
+    this.shown.push(item);
+    const text = 'note' in item ? `${item.note}\n` : this.decoders[item.fd].decode(item.bytes, { stream: true });
+    const span = document.createElement('span');
+    span.className = 'note' in item ? 'note' : item.fd === 2 ? 'stderr' : 'stdout';
+    span.textContent = text;
+    this.pre.append(span);
+  }
+
+  clear(): void {
+    this.shown = [];
+    this.pre.textContent = '';
+    this.decoders[1] = new TextDecoder();
+    this.decoders[2] = new TextDecoder();
+  }
+
+  lines(): string[] {
+    const lines = (this.pre.textContent ?? '').split('\n');
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  }
+
+  /** Make the real terminal in this element and give it everything shown so far, in order. */
+  handOver(make: RealTerminal): PageTerminal {
+    this.pre.remove();
+    const real = make(this.element);
+    for (const item of this.shown.splice(0)) {
+      if ('note' in item) real.note(item.note);
+      else if (item.fd === 1) real.stdout(item.bytes);
+      else real.stderr(item.bytes);
+    }
+    return real;
+  }
 }

@@ -11,9 +11,11 @@ import { Vfs, VfsError } from '../core/vfs.js';
 import { vfsToTar } from '../core/vfs-tar.js';
 import type { BundleInfo, Failure, FromWorker, GuestFile, ToWorker } from './browser-channel.js';
 import { guestInput } from './browser-input.js';
+import { guestMayReadStdin } from './browser-stdin-need.js';
 import { failureOf } from './run-failure.js';
-// exec.ts loads the WASI engine on first use; importing it here puts it in the Worker's first chunk, so
-// it arrives with the Worker instead of a round trip later (nearly every box runs a Wasm module).
+// exec.ts loads the WASI engine on first use; importing it here puts it in the Worker's own file
+// (src/bundle/web-worker.ts), so it arrives with the Worker instead of a round trip later (nearly every
+// box runs a Wasm module).
 import '../core/wasm-module.js';
 import '../core/wasi/engine.js';
 
@@ -41,7 +43,10 @@ scope.addEventListener('message', ({ data }) => {
 
 async function handle(message: ToWorker): Promise<void> {
   if (message.type === 'box') return receive(message);
-  if (message.type === 'run') return scope.postMessage({ type: 'end', id: message.id, ...(await run(message)) });
+  if (message.type === 'run') {
+    const ended = await run(message);
+    return scope.postMessage(ended === 'stdin-needed' ? { type: ended, id: message.id } : { type: 'end', id: message.id, ...ended });
+  }
   try {
     if (!lastVfs) throw new Error('no run has finished yet');
     const bytes = vfsToTar(lastVfs);
@@ -62,7 +67,7 @@ function receive(message: Extract<ToWorker, { type: 'box' }>): void {
   }
 }
 
-async function run(message: Extract<ToWorker, { type: 'run' }>): Promise<{ code: number; failure?: Failure }> {
+async function run(message: Extract<ToWorker, { type: 'run' }>): Promise<{ code: number; failure?: Failure } | 'stdin-needed'> {
   const { id, choices } = message;
   const stderr = sink(id, 2);
   try {
@@ -74,6 +79,7 @@ async function run(message: Extract<ToWorker, { type: 'run' }>): Promise<{ code:
     const vfs = Vfs.fromImage(box.fs);
     const placed = place(vfs, message.files, choices.workdir || box.config.config?.WorkingDir || '/');
     if (placed) return placed;
+    if (message.stdin.kind === 'deferred' && (await guestMayReadStdin(box, choices, vfs))) return 'stdin-needed';
     lastVfs = vfs;
     wroteSinceWait = true;
     const stdin = guestInput(message.stdin, {

@@ -1,23 +1,28 @@
 // The code of a web bundle, the same for every box (made once per process): the embeddable host module,
 // the guest's Worker with its lazily loaded chunks, the stdin service worker and the page script.
 //   wasmbox.js       runtime/hosts/browser.ts: runBox / openBox (what embedding pages import)
-//   runtime/         runtime/hosts/browser-worker.ts and its chunks: the shell, each engine and each
-//                    interpreter's glue load only when a box needs them
+//   runtime/         runtime/hosts/browser-worker.ts: index.js with all a WASI run needs, and the lazily
+//                    loaded parts (the shell, the WASIX engine, each interpreter's glue), web-worker.ts
 //   wasmbox-sw.js    runtime/hosts/browser-sw.ts
-//   page.js          runtime/hosts/browser-page.ts with @xterm/xterm, importing ./wasmbox.js
+//   page.js          runtime/hosts/browser-page.ts, importing ./wasmbox.js
+//   terminal.js      runtime/hosts/browser-xterm.ts with @xterm/xterm, which page.js loads once the box started
+// and, as text for index.html's first <script>, runtime/hosts/browser-boot.ts (bootScript).
 // Pyodide and @wasmer/sdk are not bundled: they find their own files beside them, so they travel as
 // files under vendor/ (web-vendor.ts) and the runtime imports them from there.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { bundle, type BundleFile } from './esbuild.js';
 import { hostEntry } from './runtime-bundle.js';
+import { bundleWorker } from './web-worker.js';
 
 /** The runtime's files (paths relative to DIST) and what starting a box costs. */
 export interface WebRuntime {
   files: BundleFile[];
-  /** gzip -9 bytes a page loads to run a WASI module: wasmbox.js, the Worker entry, its static chunks, the WASI engine. */
+  /** The page's boot script, a classic script for inlining into index.html (no `</script>` inside). */
+  bootScript: string;
+  /** gzip -9 bytes a page loads to run a WASI module: wasmbox.js and the Worker's index.js. */
   startGzipBytes: number;
-  /** gzip -9 bytes of the page script (the terminal) and of the built-in shell's chunks, loaded by shell boxes. */
+  /** gzip -9 bytes of the page's scripts (page.js and the terminal) and of the built-in shell's chunks, loaded by shell boxes. */
   pageGzipBytes: number;
   shellGzipBytes: number;
 }
@@ -38,12 +43,10 @@ export function webRuntime(): Promise<WebRuntime> {
 }
 
 async function makeRuntime(): Promise<WebRuntime> {
-  const [host, worker, sw, page] = await Promise.all([
+  const [host, worker, sw, page, terminal, boot] = await Promise.all([
     bundle({ entry: hostEntry('browser'), platform: 'browser' }),
-    bundle({
-      entry: hostEntry('browser-worker'),
+    bundleWorker(hostEntry('browser-worker'), {
       platform: 'browser',
-      splitting: true,
       emptyNodeBuiltins: true,
       // just-bash's optional compressors are never installed; its import() of them fails and it says so.
       external: ['@mongodb-js/zstd', 'node-liblzma'],
@@ -57,28 +60,32 @@ async function makeRuntime(): Promise<WebRuntime> {
       },
     }),
     bundle({ entry: hostEntry('browser-sw'), platform: 'browser' }),
-    bundle({ entry: hostEntry('browser-page'), platform: 'browser', redirect: { './browser.js': { url: './wasmbox.js' } } }),
+    bundle({
+      entry: hostEntry('browser-page'),
+      platform: 'browser',
+      redirect: { './browser.js': { url: './wasmbox.js' }, './browser-xterm.js': { url: './terminal.js' } },
+    }),
+    bundle({ entry: hostEntry('browser-xterm'), platform: 'browser' }),
+    bundle({ entry: hostEntry('browser-boot'), platform: 'browser' }),
   ]);
   const files: BundleFile[] = [
     { ...host.files[0], path: 'wasmbox.js' },
     ...worker.files.map((f) => ({ ...f, path: `runtime/${f.path}` })),
     { ...sw.files[0], path: 'wasmbox-sw.js' },
     { ...page.files[0], path: 'page.js' },
+    { ...terminal.files[0], path: 'terminal.js' },
   ];
-  const start = startFiles(worker.files).map((f) => f.gzipBytes);
-  const shell = worker.files.filter((f) => /^shell-/.test(f.path)).flatMap((f) => closure(worker.files, f.path));
+  const shell = [...worker.lazy].filter(([source]) => /[\\/]shell[\\/]index\.[jt]s$/.test(source)).flatMap(([, file]) => closure(worker.files, file));
+  const bootText = new TextDecoder().decode(boot.files[0].bytes).trim();
+  if (/^\s*(?:import|export)\b|\bexport\s*\{/m.test(bootText)) throw new Error('the page\'s boot script must not import or export: it is inlined as a classic script');
   return {
     files,
-    startGzipBytes: host.files[0].gzipBytes + start.reduce((a, b) => a + b, 0),
-    pageGzipBytes: page.gzipBytes,
-    shellGzipBytes: [...new Set(shell)].reduce((n, f) => n + f.gzipBytes, 0),
+    // A function of its own, so its names stay out of the page's globals.
+    bootScript: `(() => {${bootText.replace(/<\/(script)/gi, '<\\/$1')}})();`,
+    startGzipBytes: host.files[0].gzipBytes + closure(worker.files, 'index.js').reduce((n, f) => n + f.gzipBytes, 0),
+    pageGzipBytes: page.gzipBytes + terminal.gzipBytes,
+    shellGzipBytes: shell.filter((f) => f.path !== 'index.js').reduce((n, f) => n + f.gzipBytes, 0),
   };
-}
-
-/** The Worker's files loaded before a WASI module runs: the entry, its static imports, the engine's chunks. */
-function startFiles(files: BundleFile[]): BundleFile[] {
-  const roots = ['index.js', ...files.filter((f) => /^(engine|wasm-module)-[A-Z0-9]+\.js$/.test(f.path)).map((f) => f.path)];
-  return [...new Set(roots.flatMap((root) => closure(files, root)))];
 }
 
 /** A chunk and the chunks it imports statically (the entry's shared chunks load with it). */

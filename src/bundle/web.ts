@@ -1,7 +1,8 @@
 // `wasmbox bundle --target web`: a static folder any web server can serve. It runs on plain static
 // hosts (the default WASI engine needs no SharedArrayBuffer, so no COOP/COEP headers); served with them
 // the page is cross-origin isolated and the WASIX engine can run too. Writes:
-//   index.html, page.css, page.js   the page: terminal, progress bar, exit code, re-run, download, drop
+//   index.html, page.css, page.js   the page: terminal, progress bar, exit code, re-run, download, drop;
+//                                   index.html starts the box itself (runtime/hosts/browser-boot.ts, inlined)
 //   wasmbox.js                      the embeddable module: import { runBox } from '<DIST>/wasmbox.js'
 //   runtime/                        the guest's Worker and its lazily loaded chunks
 //   wasmbox-sw.js                   the service worker that carries keyboard input on pages not isolated
@@ -26,7 +27,8 @@ export async function writeWeb(boxDir: string, dist: string, opts: TargetOptions
   const { parts, reasons } = await vendorParts(box, opts.wasix ?? false);
   for (const file of runtime.files) await writeDistFile(dist, file.path, file.bytes);
   const title = boxTitle(box);
-  await writeDistFile(dist, 'index.html', (await readFile(template('index.html'), 'utf8')).replaceAll('{{title}}', escapeHtml(title)));
+  const page = (await readFile(template('index.html'), 'utf8')).replaceAll('{{title}}', escapeHtml(title));
+  await writeDistFile(dist, 'index.html', page.replace('{{boot}}', () => runtime.bootScript));
   await writeDistFile(dist, 'page.css', await pageCss());
   for (const name of Object.values(BOX_FILES)) await writeDistFile(dist, `box/${name}`, await readFile(join(boxDir, name)));
   const manifest: WebManifest = {
