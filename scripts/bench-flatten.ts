@@ -14,10 +14,10 @@
  * the others and is shown as `before`. BENCH_DIST=DIR runs the main figures from DIR instead of dist/.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withScratch } from './bench-scratch.js';
 
 type Kind = 'floor' | 'flatten' | 'umoci' | 'idle' | 'before';
 interface Sample {
@@ -42,17 +42,7 @@ type ChildKind = 'floor' | 'flatten' | 'idle';
 
 const CHILD = join(HERE, 'bench-flatten-child.mjs');
 
-const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
-/** Runs `work` with a fresh empty dir on tmpfs, removed afterwards whatever happens. */
-function withScratch<T>(prefix: string, work: (dir: string) => T): T {
-  const dir = mkdtempSync(join(SCRATCH, prefix));
-  try {
-    return work(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function runChild(kind: ChildKind, layout: string, dist?: string): Sample {
   return withScratch('bench-flatten-box-', (dir) => {

@@ -15,10 +15,10 @@
  * --compare and BENCH_DIST work as in scripts/bench-flatten.ts (A/B runs of two tsc output dirs).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withScratch } from './bench-scratch.js';
 import { pushWithSkopeo, registryMissing, startRegistry, type TestRegistry } from '../test/helpers/registry.js';
 
 type Kind = 'floor' | 'pull' | 'peer' | 'idle' | 'before';
@@ -42,7 +42,6 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const LAYOUT = resolve(HERE, '../test/fixtures/build/debian');
 const CHILD = join(HERE, 'bench-pull-child.mjs');
 const REPO_TAG = 'debian:latest';
-const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 const MB = 1 << 20;
 
 const arg = (name: string, dflt: string) => {
@@ -50,15 +49,6 @@ const arg = (name: string, dflt: string) => {
   return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : dflt;
 };
 
-/** Runs `work` with a fresh empty dir on tmpfs, removed afterwards whatever happens. */
-function withScratch<T>(prefix: string, work: (dir: string) => T): T {
-  const dir = mkdtempSync(join(SCRATCH, prefix));
-  try {
-    return work(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function runChild(kind: ChildKind, host: string, layers: LayerRef[], dist?: string): Sample {
   return withScratch('bench-pull-cache-', (cache) => {

@@ -7,18 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDir } from '../helpers/fixtures.js';
+import { NO_CLANG, scratchDir } from '../helpers/fixtures.js';
 import { type Compiled, REPO, compileWasmbox } from '../runtime/hosts/compiled.js';
 
-const noClang = (() => {
-  try {
-    execFileSync('clang', ['--version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'clang is not installed (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)';
-  }
-})();
-if (noClang) console.warn(`run bundle: skipping: ${noClang}`);
+if (NO_CLANG) console.warn(`run bundle: skipping: ${NO_CLANG}`);
 
 // Burns about 1.3 s of CPU (more than HOT_RUN_MS), then prints a checksum.
 const BUSY_C = `#include <stdio.h>
@@ -43,7 +35,7 @@ let box: string;
 let busyKey: string;
 
 beforeAll(async () => {
-  if (noClang) return;
+  if (NO_CLANG) return;
   [wb, tmp] = await Promise.all([compileWasmbox(), scratchDir('wasmbox-run-bundle-')]);
   const ctx = join(tmp.dir, 'ctx');
   await mkdir(ctx);
@@ -61,7 +53,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => Promise.all([wb?.remove(), tmp?.remove()]));
 
-describe.skipIf(noClang)('wasmbox run from the bundle', () => {
+describe.skipIf(NO_CLANG)('wasmbox run from the bundle', () => {
   it('runs a box with the bundled main side and worker alone', async () => {
     expect(existsSync(join(wb.dist, 'run/node-worker.js'))).toBe(true);
     const r = await wb.run(['run', box], { env: { WASMBOX_CACHE_DIR: join(tmp.dir, 'cache-a') } });

@@ -8,17 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDir } from '../helpers/fixtures.js';
+import { NO_CLANG, scratchDir } from '../helpers/fixtures.js';
 import { type Compiled, REPO, type Run, compileWasmbox, finished } from '../runtime/hosts/compiled.js';
 
-const NO_CLANG = (() => {
-  try {
-    execFileSync('clang', ['--version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'clang is not installed (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)';
-  }
-})();
 
 let wb: Compiled;
 let tmp: { dir: string; remove: () => Promise<void> };

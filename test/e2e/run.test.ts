@@ -8,18 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDir } from '../helpers/fixtures.js';
+import { NO_CLANG, scratchDir } from '../helpers/fixtures.js';
 import { type Compiled, REPO, type Run, compileWasmbox, finished, firstOutput } from '../runtime/hosts/compiled.js';
 
-const noClang = (() => {
-  try {
-    execFileSync('clang', ['--version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'clang is not installed (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)';
-  }
-})();
-if (noClang) console.warn(`run e2e: skipping: ${noClang}`);
+if (NO_CLANG) console.warn(`run e2e: skipping: ${NO_CLANG}`);
 
 let wb: Compiled;
 let tmp: { dir: string; remove: () => Promise<void> };
@@ -37,7 +29,7 @@ CMD ["probe", "args", "default"]
 `;
 
 beforeAll(async () => {
-  if (noClang) return;
+  if (NO_CLANG) return;
   [wb, tmp] = await Promise.all([compileWasmbox(), scratchDir('wasmbox-run-e2e-')]);
   const ctx = join(tmp.dir, 'ctx');
   await mkdir(join(ctx, 'etc'), { recursive: true });
@@ -62,7 +54,7 @@ async function hostDir(content: Record<string, string> = {}): Promise<string> {
   return root;
 }
 
-describe.skipIf(noClang)('wasmbox run with WASI guests', () => {
+describe.skipIf(NO_CLANG)('wasmbox run with WASI guests', () => {
   const cases: { name: string; args: () => string[]; env?: NodeJS.ProcessEnv; input?: string; code: number; stdout?: string | RegExp; stderr?: RegExp }[] = [
     { name: 'runs the Cmd', args: () => [box], code: 0, stdout: '["probe","args","default"]\n' },
     { name: 'a single guest module', args: () => [box, 'hello'], code: 0, stdout: 'hello from wasm\n' },

@@ -3,7 +3,7 @@
  * the real tools tests compare against. Tests skip (saying why) instead of failing when a fixture or
  * tool is missing; `.ci/run` builds the fixtures before the tests.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+/** Why clang cannot be run here (tests that compile C to wasm32-wasi skip with it), or undefined. */
+export const NO_CLANG = (() => {
+  try {
+    execFileSync('clang', ['--version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'clang is not installed (apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)';
+  }
+})();
 
 /** The directory fixtures are built into: `$WASMBOX_FIXTURES`, else test/fixtures/build. */
 export const FIXTURES_DIR = process.env.WASMBOX_FIXTURES ?? resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/build');
