@@ -76,9 +76,8 @@ async function checkReplaceable(target: string, outDir: string): Promise<void> {
  * `bytes` are the checked files themselves, for hosts that pass them on (e.g. to a worker).
  */
 export async function readBox(outDir: string): Promise<{ config: ImageConfig; fs: FsImage; manifest: BoxManifest; bytes: { config: Uint8Array; rootfs: Uint8Array } }> {
-  const manifest = await readManifest(outDir);
-  const configBytes = await readPart(outDir, BOX_FILES.config, manifest.config);
-  const rootfsBytes = await readPart(outDir, BOX_FILES.rootfs, manifest.rootfs);
+  const { manifest, bytes } = await readBoxBytes(outDir);
+  const { config: configBytes, rootfs: rootfsBytes } = bytes;
   try {
     const { config, fs } = loadBox({ config: configBytes, rootfs: rootfsBytes });
     if (fs.entries.length !== manifest.rootfs.entries) throw new BoxFormatError(`box.json says ${manifest.rootfs.entries} entries, rootfs.wbfs has ${fs.entries.length}`);
@@ -87,6 +86,17 @@ export async function readBox(outDir: string): Promise<{ config: ImageConfig; fs
     if (err instanceof BoxFormatError) corrupt(outDir, err.message, err);
     throw err;
   }
+}
+
+/**
+ * A box's files, their digests and sizes checked against box.json (else BOX_CORRUPT), not parsed: for a
+ * host that parses them itself (`wasmbox run`'s worker), so the index is not parsed twice.
+ */
+export async function readBoxBytes(outDir: string): Promise<{ manifest: BoxManifest; bytes: { config: Uint8Array; rootfs: Uint8Array } }> {
+  const manifest = await readManifest(outDir);
+  const config = await readPart(outDir, BOX_FILES.config, manifest.config);
+  const rootfs = await readPart(outDir, BOX_FILES.rootfs, manifest.rootfs);
+  return { manifest, bytes: { config, rootfs } };
 }
 
 async function readManifest(outDir: string): Promise<BoxManifest> {

@@ -62,8 +62,9 @@ async function readBoxBytes(flags: RunFlags): Promise<BoxBytes> {
   }
   if (!st && !/^[./~]/.test(box)) box = await (await import('./run-pull.js')).boxDirForRef(flags);
   // Loaded here, not at the top: the digest check's crypto then loads while the worker starts.
-  const { readBox } = await import('../box/pack.js');
-  return (await readBox(box)).bytes;
+  // Checked, not parsed: the worker parses the box (and reports a damaged one) itself.
+  const { readBoxBytes } = await import('../box/pack.js');
+  return (await readBoxBytes(box)).bytes;
 }
 
 async function readEnvFiles(files: string[]): Promise<{ name: string; bytes: Uint8Array }[]> {
