@@ -1,5 +1,6 @@
 // Loading a web bundle's box in the page: its manifest (wasmbox.json), config and filesystem image, the
-// image read as a stream so a progress bar can move while it arrives.
+// image read as a stream so a progress bar can move while it arrives. The bundle's index.html carries the
+// manifest and the config inline (INLINE_BOX_ID), so its page fetches only the image.
 import type { VendorParts } from './browser-channel.js';
 
 /** The `format` of the wasmbox.json a web bundle carries. */
@@ -17,6 +18,15 @@ export interface WebManifest {
   vendor: VendorParts;
 }
 
+/** The id of index.html's `<script type="application/json">` holding an InlineBox (src/bundle/web.ts). */
+export const INLINE_BOX_ID = 'wasmbox-box';
+
+/** What index.html carries inline: the manifest, and the config's text (its exact bytes once encoded). */
+export interface InlineBox {
+  manifest: WebManifest;
+  config?: string;
+}
+
 /** A box as the page loaded it. */
 export interface LoadedBundle {
   manifest: WebManifest;
@@ -27,10 +37,15 @@ export interface LoadedBundle {
 /** Called as the filesystem image arrives: bytes so far and the total. */
 export type ProgressListener = (loaded: number, total: number) => void;
 
-/** Fetch the manifest, the config and the image (with progress, its size from the manifest) from the bundle at `base`. */
-export async function loadBundle(base: URL, onProgress?: ProgressListener): Promise<LoadedBundle> {
+/** Fetch the manifest, the config and the image (with progress, its size from the manifest) from the
+ *  bundle at `base`; the manifest and config `inline` has are not fetched. */
+export async function loadBundle(base: URL, onProgress?: ProgressListener, inline?: InlineBox): Promise<LoadedBundle> {
   const at = (path: string): URL => new URL(path, base);
-  const [manifest, config, rootfs] = [fetchManifest(at('wasmbox.json')), fetchBytes(at(WEB_BOX_PATHS.config)), open(at(WEB_BOX_PATHS.rootfs))];
+  const [manifest, config, rootfs] = [
+    inline ? Promise.resolve(inline.manifest) : fetchManifest(at('wasmbox.json')),
+    inline?.config !== undefined ? Promise.resolve(new TextEncoder().encode(inline.config)) : fetchBytes(at(WEB_BOX_PATHS.config)),
+    open(at(WEB_BOX_PATHS.rootfs)),
+  ];
   // Settled together: a failure of one is reported even while another is still waited for.
   for (const p of [config, rootfs]) p.catch(() => undefined);
   const { box } = await manifest;
@@ -38,17 +53,30 @@ export async function loadBundle(base: URL, onProgress?: ProgressListener): Prom
 }
 
 async function fetchManifest(url: URL): Promise<WebManifest> {
-  const bytes = await fetchBytes(url);
-  let manifest: Partial<WebManifest> | undefined;
+  const manifest = parseJson(new TextDecoder().decode(await fetchBytes(url)));
+  if (!isManifest(manifest)) throw new Error(`${url} is not a ${WEB_MANIFEST_FORMAT} manifest; make the bundle again with \`wasmbox bundle BOX --target web -o DIST\``);
+  return manifest;
+}
+
+/** The InlineBox in `doc` (index.html), or undefined when it has none or it is not ours (the page then
+ *  fetches wasmbox.json and the config, which report what is wrong). */
+export function inlineBox(doc: Document): InlineBox | undefined {
+  const inline = parseJson(doc.getElementById(INLINE_BOX_ID)?.textContent ?? '') as { manifest?: unknown; config?: unknown } | undefined;
+  if (!isManifest(inline?.manifest)) return undefined;
+  return { manifest: inline.manifest, config: typeof inline.config === 'string' ? inline.config : undefined };
+}
+
+function parseJson(text: string): unknown {
   try {
-    manifest = JSON.parse(new TextDecoder().decode(bytes)) as Partial<WebManifest>;
+    return JSON.parse(text) as unknown;
   } catch {
-    // reported below with every other manifest that is not ours
+    return undefined;
   }
-  if (manifest?.format !== WEB_MANIFEST_FORMAT || !manifest.box || !manifest.vendor) {
-    throw new Error(`${url} is not a ${WEB_MANIFEST_FORMAT} manifest; make the bundle again with \`wasmbox bundle BOX --target web -o DIST\``);
-  }
-  return manifest as WebManifest;
+}
+
+function isManifest(value: unknown): value is WebManifest {
+  const manifest = value as Partial<WebManifest> | null | undefined;
+  return manifest?.format === WEB_MANIFEST_FORMAT && !!manifest.box && !!manifest.vendor;
 }
 
 /** A successful response for `url`, or an error that names it. */

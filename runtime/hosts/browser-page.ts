@@ -1,4 +1,4 @@
-// The web bundle's page (DIST/index.html + page.js): loads the box with a progress bar, runs its command
+// The web bundle's page (DIST/index.html + page.js + xterm.css): loads the box with a progress bar, runs its command
 // at once in a terminal, shows the exit code, and offers a re-run, a stop, the guest's files as a tar
 // after a run, and files dropped onto the page placed in the guest for the next run. The URL can carry
 // `wasmbox run` choices (browser-url.ts). The box's Worker, its download and its first run are started
@@ -22,8 +22,8 @@ const findUi = () => ({
   files: element('files'),
   drop: element('drop'),
 });
-/** The page's controls, found once the document is parsed (page.js is an async script: it runs as soon
- *  as it arrives, to start the box, which may be before the parser has reached them). */
+/** The page's controls, found once the document is parsed (the boot script adds page.js, which may
+ *  run before the parser has reached them). */
 let ui!: ReturnType<typeof findUi>;
 const dropped: Record<string, Uint8Array> = {};
 let current: WebRun | undefined;
@@ -32,6 +32,8 @@ let runs = 0;
 const mark = (name: string): void => void ((runs > 1 || performance.getEntriesByName(name).length === 0) && performance.mark(name));
 /** How long after a run starts the real terminal loads even if the guest has said nothing yet. */
 const TERMINAL_AFTER_MS = 150;
+/** xterm's own styles, beside index.html: loaded with the real terminal, which needs them before it opens. */
+const XTERM_CSS = 'xterm.css';
 
 /** What the page's scripts (and tests) can reach: the box, the terminal, the last result. */
 export interface PageState {
@@ -48,10 +50,11 @@ async function main(): Promise<void> {
   const opening = openBox({ onProgress: showProgress, boot, worker });
   if (document.readyState === 'loading') await new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }));
   ui = findUi();
-  const terminal = createTerminal(element('terminal'), async () => (await import('./browser-xterm.js')).createXterm);
+  const terminal = createTerminal(element('terminal'), async () => (await Promise.all([import('./browser-xterm.js'), stylesheet(XTERM_CSS)]))[0].createXterm);
   const state: PageState = { terminal, run: () => run(state) };
   (globalThis as { wasmbox?: PageState }).wasmbox = state;
-  setState('loading', 'loading the box…');
+  // The boot script may have said already that its run is going (browser-boot.ts).
+  if (document.body.dataset.state !== 'running') setState('loading', 'loading the box…');
   try {
     state.box = await opening;
     mark('wasmbox:loaded');
@@ -156,6 +159,16 @@ async function place(state: PageState, list: File[]): Promise<void> {
     state.terminal.note(`wasmbox: ${file.name} (${file.size} bytes) will be at ${workdir.replace(/\/$/, '')}/${file.name} from the next run`);
   }
   ui.files.textContent = Object.keys(dropped).length > 0 ? `files for the next run: ${Object.keys(dropped).join(', ')}` : '';
+}
+
+/** Add a stylesheet to the page; settles once it has loaded. */
+function stylesheet(href: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const link = Object.assign(document.createElement('link'), { rel: 'stylesheet', href });
+    link.onload = () => resolve();
+    link.onerror = () => reject(new Error(`cannot load ${href}; serve the whole bundle directory`));
+    document.head.appendChild(link);
+  });
 }
 
 function terminal(): UpgradableTerminal {

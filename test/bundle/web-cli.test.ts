@@ -89,7 +89,7 @@ describe('wasmbox serve', () => {
       ['/', 200, 'text/html; charset=utf-8'],
       ['/wasmbox.js', 200, 'text/javascript; charset=utf-8'],
       ['/runtime/index.js', 200, 'text/javascript; charset=utf-8'],
-      ['/page.css', 200, 'text/css; charset=utf-8'],
+      ['/xterm.css', 200, 'text/css; charset=utf-8'],
       ['/wasmbox.json', 200, 'application/json; charset=utf-8'],
       ['/box/rootfs.wbfs', 200, 'application/octet-stream'],
       ['/no-such-file', 404, 'text/plain; charset=utf-8'],

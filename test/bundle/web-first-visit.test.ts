@@ -92,6 +92,26 @@ describe.skipIf(NO_CHROMIUM)(`the web bundle on a first visit${NO_CHROMIUM ? ` (
     });
   }, 60_000);
 
+  it.skipIf(NO_CLANG)('starts the box from index.html alone: only the image is fetched, page.js only once the run has said something', async () => {
+    await firstVisit('hello/', async (page) => {
+      expect((await finished(page)).exitCode).toBe(0);
+      const seen = await page.evaluate(() => ({
+        files: performance.getEntriesByType('resource').map((e) => ({ path: new URL(e.name).pathname, start: e.startTime })),
+        firstOutput: performance.getEntriesByName('wasmbox:first-output')[0]?.startTime ?? NaN,
+      }));
+      const paths = seen.files.map((f) => f.path);
+      expect(paths).toContain('/hello/box/rootfs.wbfs');
+      expect(paths).not.toContain('/hello/wasmbox.json');
+      expect(paths).not.toContain('/hello/box/config.json');
+      // Asked for by the boot script on the run's first message, or at the latest 200 ms after it started
+      // (PAGE_AFTER_MS, runtime/hosts/browser-boot.ts): never before either.
+      const pageJs = seen.files.find((f) => f.path === '/hello/page.js');
+      expect(pageJs, paths.join(' ')).toBeDefined();
+      expect(pageJs!.start).toBeGreaterThanOrEqual(Math.min(seen.firstOutput, 200));
+      expect(paths).toContain('/hello/xterm.css');
+    });
+  }, 60_000);
+
   it.skipIf(NO_CLANG)('waits with ?autorun=0, and runs the box when asked to', async () => {
     await firstVisit('hello/?autorun=0&arg=later', async (page) => {
       await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 30_000 });

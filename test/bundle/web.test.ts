@@ -87,7 +87,7 @@ describe('the web bundle\'s files', () => {
     const dist = join(site(), box);
     const vendor = existsSync(join(dist, 'vendor')) ? (await readdir(join(dist, 'vendor'))).sort() : [];
     expect(vendor).toEqual(parts);
-    for (const file of ['index.html', 'page.js', 'page.css', 'wasmbox.js', 'wasmbox-sw.js', 'runtime/index.js', 'wasmbox.json', 'box/config.json', 'box/rootfs.wbfs', 'box/box.json']) {
+    for (const file of ['index.html', 'page.js', 'xterm.css', 'wasmbox.js', 'wasmbox-sw.js', 'runtime/index.js', 'wasmbox.json', 'box/config.json', 'box/rootfs.wbfs', 'box/box.json']) {
       expect(existsSync(join(dist, file)), file).toBe(true);
     }
     const manifest = JSON.parse(await readFile(join(dist, 'wasmbox.json'), 'utf8'));
