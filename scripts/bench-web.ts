@@ -1,6 +1,7 @@
 /**
  * Web and edge benchmark (issue: web / worker / deno bundles), against targets:
- *   Chromium, hello box, `web` bundle on a plain static server (127.0.0.1): navigation start → first
+ *   Chromium, hello box, `web` bundle on a plain static server (127.0.0.1, its own process:
+ *   bench-static-server.ts): navigation start → first
  *   output ≤ 100 ms, median of N cold loads (a new browser and profile each), printed beside the same
  *   figure for a page running the same hello.wasm with @wasmer/sdk (scripts/bench-src/wasmer-peer.html,
  *   served cross-origin isolated as the sdk requires), measured in the same run, loads interleaved.
@@ -20,9 +21,9 @@ import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStaticServer, type StaticServer } from '../src/cli/static-server.js';
 import { MISSING, type Host, startDeno, startWorkerd } from '../test/bundle/edge-hosts.js';
 import { NO_CHROMIUM } from '../test/bundle/web-browser.js';
+import { type StaticHost, startStaticHost } from './bench-static-server.js';
 import { EMBED_PAGE, FLOOR_PAGE, type Load, type PageKind, PEER_PAGE, WASMBOX_PAGE, coldLoad } from './bench-web-pages.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,7 +74,7 @@ async function prepare(work: string): Promise<{ site: string; worker: string; de
 interface Variant { label: string; role: 'target' | 'peer' | 'info'; url: string; kind: PageKind; expect: string }
 
 /** The pages, on the plain server (no COOP/COEP: any static host) or the cross-origin-isolated one. */
-function variants(plain: StaticServer, isolated: StaticServer): Variant[] {
+function variants(plain: StaticHost, isolated: StaticHost): Variant[] {
   const hello = `${HELLO}exit 0`;
   return [
     { label: 'wasmbox web page, plain host', role: 'target', url: `${plain.url}hello/`, kind: WASMBOX_PAGE, expect: hello },
@@ -140,10 +141,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const work = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'wasmbox-bench-web-'));
-  const servers: StaticServer[] = [];
+  const servers: StaticHost[] = [];
   try {
     const { site, worker, deno } = await prepare(work);
-    const [plain, isolated] = await Promise.all([false, true].map((isolate) => startStaticServer(site, { host: '127.0.0.1', port: 0, isolate })));
+    const [plain, isolated] = await Promise.all([false, true].map((isolate) => startStaticHost(site, isolate)));
     servers.push(plain, isolated);
     const pages = variants(plain, isolated);
     const loads = await pageLoads(pages);
