@@ -112,6 +112,22 @@ describe.skipIf(NO_CHROMIUM)(`the web bundle on a first visit${NO_CHROMIUM ? ` (
     });
   }, 60_000);
 
+  const BROKEN = [
+    { name: 'missing', respond: { status: 404, body: 'no such file' }, says: /cannot load \S+\/box\/rootfs\.wbfs: HTTP 404; serve the whole bundle directory/ },
+    { name: 'truncated', respond: { status: 200, body: Buffer.alloc(100) }, says: /rootfs\.wbfs has 100 bytes where the bundle's manifest says \d+; upload the bundle again/ },
+  ];
+  it.each(BROKEN)('says the box did not load when its image is $name, with page.js loaded to say it', async ({ respond, says, name }) => {
+    if (NO_CLANG) return void console.warn(`skipped ${name}: ${NO_CLANG}`);
+    await firstVisit('hello/', async (page) => {
+      await page.route((url) => url.pathname.endsWith('/box/rootfs.wbfs'), (route) => route.fulfill({ ...respond, contentType: 'application/octet-stream' }));
+      await page.reload();
+      const shown = await finished(page);
+      expect(shown.state).toBe('failed');
+      expect(shown.status).toBe('the box did not load');
+      expect(shown.lines.join('\n')).toMatch(says);
+    });
+  }, 60_000);
+
   it.skipIf(NO_CLANG)('waits with ?autorun=0, and runs the box when asked to', async () => {
     await firstVisit('hello/?autorun=0&arg=later', async (page) => {
       await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 30_000 });
