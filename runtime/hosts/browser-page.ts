@@ -1,7 +1,7 @@
-// The web bundle's page (DIST/index.html + page.js + xterm.css): loads the box with a progress bar, runs its command
-// at once in a terminal, shows the exit code, and offers a re-run, a stop, the guest's files as a tar
-// after a run, and files dropped onto the page placed in the guest for the next run. The URL can carry
-// `wasmbox run` choices (browser-url.ts). The box's Worker, its download and its first run are started
+// The web bundle's page (DIST/index.html + page.js + xterm.css): loads the box with a progress bar, runs
+// its command at once in a terminal, shows the exit code, and offers a re-run, a stop, the guest's files
+// as a tar after a run, and files dropped onto the page placed in the guest for the next run. The URL can
+// carry `wasmbox run` choices (browser-url.ts). The box's Worker, its download and its first run are started
 // by index.html's boot script (browser-boot.ts) before this script arrives; it takes them over. State
 // for scripts and tests is on <body data-state data-exit-code data-waiting>; performance marks
 // wasmbox:loaded, wasmbox:run and wasmbox:first-output time the start (the benchmark reads them; the

@@ -37,7 +37,7 @@ export async function writeWeb(boxDir: string, dist: string, opts: TargetOptions
   const page = fill(await readFile(template('index.html'), 'utf8'), {
     title: escapeHtml(title),
     boxId: INLINE_BOX_ID,
-    box: inlineBox(manifest, box.config),
+    box: inlineBoxJson(manifest, box.config),
     boot: runtime.bootScript,
     style: await pageStyle(),
   });
@@ -86,17 +86,21 @@ async function pageStyle(): Promise<string> {
   return css;
 }
 
-/** index.html's InlineBox (runtime/hosts/browser-load.ts) as JSON that is safe inside <script>: no `<`
- *  (so no `</script>` or `<!--`). The config goes as text when it is UTF-8 (it is JSON), else the page fetches it. */
-function inlineBox(manifest: WebManifest, config: Uint8Array): string {
-  let text: string | undefined;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(config);
-  } catch {
-    text = undefined;
-  }
-  const inline: InlineBox = { manifest, config: text };
+/** index.html's InlineBox (read back by inlineBox, runtime/hosts/browser-load.ts) as JSON that is safe
+ *  inside <script>: no `<` (so no `</script>` or `<!--`). The config goes as text when it is UTF-8 (it is
+ *  JSON), else the page fetches it. */
+function inlineBoxJson(manifest: WebManifest, config: Uint8Array): string {
+  const inline: InlineBox = { manifest, config: utf8(config) };
   return JSON.stringify(inline).replace(/</g, '\\u003c');
+}
+
+/** `bytes` as text when they are UTF-8 (a BOM kept, so encoding gives the same bytes back). */
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `template` with each `{{name}}` replaced by `values[name]`, in one pass (a value may contain `{{`). */
