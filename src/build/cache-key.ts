@@ -33,9 +33,13 @@ export class Digests {
   private readonly bytes = new WeakMap<FileContent, string>();
   private scratch: Uint8Array | undefined;
 
-  /** The digest of a node and everything below it: kinds, metadata, names, bytes, link targets. */
+  /**
+   * The digest of a node and everything below it: kinds, permission bits, owners, names, bytes, link
+   * targets. Not mtimes: as in Docker and BuildKit (whose tarsum leaves them out), a fresh clone or a
+   * rewrite of the same bytes must not make every RUN after a COPY run again.
+   */
   node(node: Node): string {
-    const meta = [node.kind, node.mode & 0o7777, node.uid, node.gid, Math.trunc(node.mtime)];
+    const meta = [node.kind, node.mode & 0o7777, node.uid, node.gid];
     switch (node.kind) {
       case 'file': return hashKey(meta, this.data(node.data));
       case 'symlink': return hashKey(meta, node.target);

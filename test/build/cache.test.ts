@@ -4,7 +4,7 @@
  * a bind-mounted file, the user) makes them run again. The guest here is the scripted stand-in, counted;
  * real guests are in run.test.ts.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheRoot, decodeEntry, diskCache, encodeEntry } from '../../src/build/cache.js';
@@ -104,6 +104,19 @@ describe('RUN results from the cache', () => {
     await buildIn(context, base);
     const second = counting(scriptedGuest);
     await buildIn(context, { ...base, ...change, launcher: second });
+    expect(second.runs).toHaveLength(runs);
+  });
+
+  it.each([
+    ['a copied file gets a new mtime (a fresh clone, the same bytes rewritten)', (ctx: string) => utimes(join(ctx, 'a.txt'), 1_600_000_000, 1_600_000_000), 0],
+    ['a copied file becomes executable', (ctx: string) => chmod(join(ctx, 'a.txt'), 0o755), 2],
+  ])('RUNs are replayed or run again when %s, as in Docker', async (_name, change: (ctx: string) => Promise<void>, runs) => {
+    const { context, cacheDir } = await fresh();
+    const base: TestBuild = { dockerfile: APPEND, files: { 'a.txt': 'a', 'b.txt': 'b' }, cache: diskCache(cacheDir), launcher: scriptedGuest };
+    await buildIn(context, base);
+    await change(context);
+    const second = counting(scriptedGuest);
+    await buildIn(context, { ...base, files: {}, launcher: second });
     expect(second.runs).toHaveLength(runs);
   });
 
