@@ -1,10 +1,15 @@
 // Running a process in a box: argv[0] is resolved and its `#!` chain followed (exec/plan.ts), then the
 // result runs on the engine it needs — a WASI module on the TypeScript WASI engine, a module importing
 // wasix_* on @wasmer/sdk, an adapter marker on its interpreter, shells and native binaries the box cannot
-// run on the built-in shell and its commands. Engines, adapters and the shell are loaded on first use, so
-// a box that never needs one never loads it. Runtime code: web-standard APIs only.
+// run on the built-in shell and its commands. The WASI engine, which nearly every box needs, is a static
+// import: loaded by dynamic import, bundlers that also hold it statically (a web bundle's Worker, the edge
+// hosts) must wrap it and everything below it in lazy initialisers, which cost the Worker's start ~3 ms.
+// The WASIX engine, adapters and the shell are loaded on first use, so a box that never needs one never
+// loads it. Runtime code: web-standard APIs only.
 import { planLaunch, type LaunchPlan } from './exec/plan.js';
 import type { ProcessSpec } from './process.js';
+import { runWasi } from './wasi/engine.js';
+import { compileModule, moduleKind } from './wasm-module.js';
 
 export { resolveCommand, type FoundCommand, type MissingCommand, type Resolution, type ResolveContext } from './exec/resolve.js';
 export { planLaunch, isShellName, type LaunchPlan } from './exec/plan.js';
@@ -32,11 +37,6 @@ export async function launch(spec: ProcessSpec): Promise<number> {
 /** Compile (cached by the image's sha256 while the file is unchanged) and run on the engine its imports need. */
 async function runModule(plan: Extract<LaunchPlan, { run: 'wasm' }>, spec: ProcessSpec): Promise<number> {
   const bytes = plan.file.bytes();
-  // The WASI engine (what nearly every module runs on) loads while the module compiles, not after it:
-  // 4–5 ms of a cold hello run's 16 in the Node worker.
-  const wasi = import('./wasi/engine.js');
-  wasi.catch(() => {}); // a load failure is reported where the engine is awaited, not as unhandled
-  const { compileModule, moduleKind } = await import('./wasm-module.js');
   let module: WebAssembly.Module;
   try {
     module = await compileModule(bytes, plan.file.origin?.sha256 || undefined);
@@ -47,7 +47,7 @@ async function runModule(plan: Extract<LaunchPlan, { run: 'wasm' }>, spec: Proce
   if (engine === 'wasmer' || (engine === 'auto' && moduleKind(module) === 'wasix')) {
     return (await import('./engines/wasmer.js')).runWasmer(bytes, spec);
   }
-  return (await wasi).runWasi(module, spec, { memoryLimit: spec.memoryLimit });
+  return runWasi(module, spec, { memoryLimit: spec.memoryLimit });
 }
 
 /** A native binary cannot run; a built-in command of the same name stands in when there is one. */

@@ -13,11 +13,6 @@ import type { BundleInfo, Failure, FromWorker, GuestFile, ToWorker } from './bro
 import { guestInput } from './browser-input.js';
 import { guestMayReadStdin } from './browser-stdin-need.js';
 import { failureOf } from './run-failure.js';
-// exec.ts loads the WASI engine on first use; importing it here puts it in the Worker's own file
-// (src/bundle/web-worker.ts), so it arrives with the Worker instead of a round trip later (nearly every
-// box runs a Wasm module).
-import '../core/wasm-module.js';
-import '../core/wasi/engine.js';
 
 /** The parts of a Worker's global scope this uses. */
 interface WorkerScope {
