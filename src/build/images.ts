@@ -5,7 +5,7 @@ import { builtinImage } from '../image/builtin.js';
 import type { ImageConfig } from '../image/config.js';
 import { openImage } from '../image/open.js';
 import type { ImageSource } from '../image/source.js';
-import { type Platform, parsePlatform } from '../image/platform.js';
+import { type Platform, formatPlatform, otherPlatform, parsePlatform } from '../image/platform.js';
 import type { RegistryAccess } from '../registry/source.js';
 import { familiar, parseImageRef } from '../image/ref.js';
 import { BASE_MAP_VARIABLE, type BaseMap, chooseBase, describeChoice, loadBaseMap } from './base-map.js';
@@ -49,12 +49,27 @@ export function imageLoader(opts: LoaderOptions): ImageLoader {
       const key = `${target}|${platformText ?? ''}`;
       let loaded = cache.get(key);
       if (!loaded) {
-        loaded = locateErrors(at, 'FROM', () => open(target, { platform, explicit }, opts));
+        loaded = locateErrors(at, 'FROM', async () => {
+          const image = await open(target, { platform, explicit }, opts);
+          if (explicit) warnOtherPlatform(ref, image.config, platform, at, opts);
+          return image;
+        });
         cache.set(key, loaded);
       }
       return loaded;
     },
   };
+}
+
+/**
+ * A base image of another platform than `--platform` or `FROM --platform` asked for is used as it is,
+ * with a warning, as BuildKit does (its InvalidBaseImagePlatform check); only an index chooses by platform.
+ */
+function warnOtherPlatform(ref: string, config: ImageConfig, want: Platform, at: Location, opts: LoaderOptions): void {
+  const have = otherPlatform(config, want);
+  if (!have) return;
+  const where = at.line === undefined ? at.file : `${at.file}:${at.line}`;
+  opts.log?.(`warning: ${where}: FROM ${ref}: the image is ${formatPlatform(have)}, not ${formatPlatform(want)} as the platform asks; it is used as it is`);
 }
 
 /** The `--build-context` a reference names: exactly, or as docker spells the same image (`alpine` = `docker.io/library/alpine:latest`). */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { writeImageBox } from '../registry/box.js';
 import { parseRegistryRef } from '../registry/reference.js';
 import { openRegistryImage } from '../registry/source.js';
-import { DEFAULT_PLATFORM, parsePlatform } from '../image/platform.js';
+import { DEFAULT_PLATFORM, parsePlatform, requirePlatform } from '../image/platform.js';
 import { downloadSteps, withProgress } from './progress.js';
 import { type RegistryFlags, registryAccess } from './registry-flags.js';
 
@@ -25,6 +25,7 @@ export async function runPull(flags: PullFlags): Promise<void> {
   const result = await withProgress(`Pulling ${ref.canonical}`, flags.quiet, async (report) => {
     const access = { ...registryAccess({ ...flags, pull: flags.pull ?? 'always' }, report.log), onBytes: downloadSteps(report) };
     const image = await openRegistryImage(ref, { ...access, platform, platformExplicit: flags.platform !== undefined });
+    if (flags.platform !== undefined) requirePlatform(await image.config(), platform, ref.canonical);
     const downloaded = await image.download();
     if (flags.output !== undefined) {
       report.step(`writing the box to ${flags.output}`);

@@ -92,6 +92,29 @@ export function selectPlatform<T extends { platform?: Platform }>(entries: T[], 
   });
 }
 
+/**
+ * The platform an image's config declares when it is not `want` (its os or architecture differ), else
+ * undefined; also undefined when the config names none. Index entries are chosen by platform already;
+ * this catches an image that is a single manifest for another platform.
+ */
+export function otherPlatform(config: Partial<Platform>, want: Platform): Platform | undefined {
+  if (!config.os || !config.architecture) return undefined;
+  const have = normalizePlatform({ os: config.os, architecture: config.architecture, variant: config.variant });
+  const w = normalizePlatform(want);
+  return have.os === w.os && have.architecture === w.architecture ? undefined : have;
+}
+
+/** Refuses (`PLATFORM`) an image of another platform than the one `--platform` asked for, as docker pull does. */
+export function requirePlatform(config: Partial<Platform>, want: Platform, what: string): void {
+  const have = otherPlatform(config, want);
+  if (!have) return;
+  fail('PLATFORM', `${what} is a ${formatPlatform(have)} image, not ${formatPlatform(want)}`, {
+    value: formatPlatform(want),
+    instruction: '--platform',
+    hint: `it is one image, not an index of platforms: drop --platform, or pass --platform ${formatPlatform(have)}, to use it`,
+  });
+}
+
 /** The platform a box is: what `wasmbox push` declares, and what pulls prefer when the index offers it. */
 export const WASM_PLATFORM: Platform = { os: 'wasi', architecture: 'wasm' };
 

@@ -4,7 +4,7 @@ import { treeDiffId } from '../box/canonical-tar.js';
 import { BOX_FILES } from '../box/format.js';
 import { writeBox } from '../box/pack.js';
 import { flattenImage } from '../fs/flatten.js';
-import type { Platform } from '../image/platform.js';
+import { type Platform, requirePlatform } from '../image/platform.js';
 import { parseRegistryRef } from './reference.js';
 import { openRegistryImage, type RegistryAccess, type RegistryImage } from './source.js';
 
@@ -23,6 +23,7 @@ export interface BoxFromImageOptions {
  */
 export async function boxFromRegistry(text: string, opts: BoxFromImageOptions): Promise<{ dir: string; image: RegistryImage }> {
   const image = await openRegistryImage(parseRegistryRef(text), { ...opts.access, platform: opts.platform, platformExplicit: opts.platformExplicit });
+  if (opts.platformExplicit) requirePlatform(await image.config(), opts.platform, image.ref);
   const dir = opts.access.cache.boxPath(image.manifestDigest);
   if (!existsSync(join(dir, BOX_FILES.manifest))) await writeImageBox(dir, image, opts);
   return { dir, image };

@@ -209,6 +209,15 @@ describe.skipIf(why)(`wasmbox and docker-registry${why ? ` (skipped: ${why})` : 
       expect(await runMoving()).toBe(HELLO);
     });
 
+    it('builds FROM --platform on a one-image repository of another platform with a warning naming the line, as BuildKit does', async () => {
+      const e = await env();
+      const ctx = join(e.cache, 'ctx-platform');
+      await mkdir(ctx);
+      await writeFile(join(ctx, 'Dockerfile'), `# a base for arm64\nFROM --platform=linux/arm64 ${reg.host}/${REPOS.layers}\n`);
+      const run = expectOk(await wb.run(['build', '-o', join(e.cache, 'built-platform'), ctx], { env: e.vars }));
+      expect(run.stdout + run.stderr).toMatch(/warning: .*Dockerfile:2: FROM 127\.0\.0\.1:\d+\/wasmbox\/layers:v1: the image is linux\/amd64, not linux\/arm64/);
+    });
+
     /** Pulls the layers image as a box and returns its directory. */
     async function pulledBox(vars: NodeJS.ProcessEnv): Promise<string> {
       const dir = join(vars.WASMBOX_CACHE_DIR!, 'layers-box');
@@ -306,6 +315,8 @@ describe.skipIf(why)(`wasmbox and docker-registry${why ? ` (skipped: ${why})` : 
       { name: 'an invalid reference', args: () => ['pull', `${reg.host}/Wasmbox/Layers:v1`], stderr: () => /Wasmbox\/Layers/ },
       { name: 'a bad --pull value', args: () => ['run', '--pull', 'sometimes', `${reg.host}/${REPOS.wasi}`], stderr: () => /--pull must be missing, always or never/ },
       { name: 'a bad --platform', args: () => ['pull', '--platform', 'linux/', `${reg.host}/${REPOS.multiarch}`], stderr: () => /is not a platform/ },
+      { name: '--platform naming another platform than a one-image repository has (pull)', args: () => ['pull', '--platform', 'linux/arm64', `${reg.host}/${REPOS.layers}`], stderr: () => /--platform: 127\.0\.0\.1:\d+\/wasmbox\/layers:v1 is a linux\/amd64 image, not linux\/arm64\n\s+hint: .*--platform linux\/amd64/ },
+      { name: '--platform naming another platform than a one-image repository has (run)', args: () => ['run', '--platform', 'linux/amd64', `${reg.host}/${REPOS.wasi}`], stderr: () => /wasmbox\/wasi:v1 is a wasi\/wasm image, not linux\/amd64/ },
       { name: 'a bad --insecure-registry', args: () => ['pull', '--insecure-registry', 'http://x/y', `${reg.host}/${REPOS.layers}`], stderr: () => /--insecure-registry: "http:\/\/x\/y" is not a registry host/ },
     ];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPlatform, normalizePlatform, parsePlatform, platformRank, selectPlatform, type Platform } from '../../src/image/platform.js';
+import { formatPlatform, normalizePlatform, otherPlatform, parsePlatform, platformRank, requirePlatform, selectPlatform, type Platform } from '../../src/image/platform.js';
 
 // --platform text → normalised os/arch[/variant].
 const parsed: [string, string][] = [
@@ -80,5 +80,28 @@ describe('selectPlatform', () => {
     expect(() => selectPlatform(entries, want, 'the test index')).toThrowError(
       expect.objectContaining({ code: 'PLATFORM', value: 'linux/s390x', hint: expect.stringMatching(/^it offers linux\/amd64, linux\/arm\/v6, linux\/arm\/v7, linux\/arm64;/) }),
     );
+  });
+});
+
+describe('otherPlatform and requirePlatform (a single-manifest image against --platform)', () => {
+  it.each([
+    ['linux/amd64', { os: 'linux', architecture: 'amd64' }, undefined],
+    ['linux/amd64', { os: 'linux', architecture: 'x86_64' }, undefined],
+    ['linux/arm64', { os: 'linux', architecture: 'aarch64', variant: 'v8' }, undefined],
+    ['linux/arm/v6', { os: 'linux', architecture: 'arm', variant: 'v7' }, undefined],
+    ['linux/arm64', { os: 'linux', architecture: 'amd64' }, 'linux/amd64'],
+    ['linux/amd64', { os: 'wasi', architecture: 'wasm' }, 'wasi/wasm'],
+    ['wasi/wasm', { os: 'linux', architecture: 'arm', variant: 'v6' }, 'linux/arm/v6'],
+    ['linux/arm64', {}, undefined],
+    ['linux/arm64', { os: 'linux' }, undefined],
+  ])('want %s, config %j → %s', (want, config: Partial<Platform>, other) => {
+    const have = otherPlatform(config, parsePlatform(want));
+    expect(have && formatPlatform(have)).toBe(other);
+    if (other === undefined) expect(() => requirePlatform(config, parsePlatform(want), 'img')).not.toThrow();
+    else {
+      expect(() => requirePlatform(config, parsePlatform(want), 'img')).toThrowError(
+        expect.objectContaining({ code: 'PLATFORM', message: `img is a ${other} image, not ${want}`, instruction: '--platform', value: want, hint: expect.stringContaining(`--platform ${other}`) }),
+      );
+    }
   });
 });
