@@ -1,6 +1,7 @@
 // What every way of running something in a box shares: the process a caller asks for, and the stdio it
 // gets. Engines (WASI, wasmer), the built-in shell and the language adapters all take a ProcessSpec and
 // resolve to an exit code. Runtime code: web-standard APIs only.
+import { concatBytes } from './bytes.js';
 import type { DirNode, Vfs } from './vfs.js';
 
 /** Where a process reads stdin from. Reads are synchronous because WASI's fd_read is. */
@@ -64,15 +65,7 @@ export function collectOutput(): { sink: OutputSink; bytes(): Uint8Array } {
   const chunks: Uint8Array[] = [];
   return {
     sink: (b) => chunks.push(b.slice()),
-    bytes() {
-      const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-      let at = 0;
-      for (const c of chunks) {
-        out.set(c, at);
-        at += c.byteLength;
-      }
-      return out;
-    },
+    bytes: () => concatBytes(chunks),
   };
 }
 

@@ -15,7 +15,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** A transpiled copy: `path(file)` is where a repo-relative `.ts` file's JavaScript is; `remove()` cleans up. */
 export function transpileRuntime(scripts: string[]): { path(file: string): string; remove(): void } {
   const out = mkdtempSync(join(tmpdir(), 'wasmbox-js-'));
-  const sources = [...walk(join(REPO, 'runtime/core/engines')), ...['process.ts', 'vfs.ts'].map((f) => join(REPO, 'runtime/core', f))];
+  const sources = [...walk(join(REPO, 'runtime/core/engines')), ...['process.ts', 'bytes.ts', 'vfs.ts'].map((f) => join(REPO, 'runtime/core', f))];
   for (const file of [...sources, ...scripts.map((s) => join(REPO, s))]) {
     const js = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
     const target = join(out, relative(REPO, file)).replace(/\.ts$/, '.js');
